@@ -1,0 +1,110 @@
+//! `prombox check`: validate expositions (and, later, configs and rule files).
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::input::Input;
+use super::Status;
+use crate::expfmt::{lint, Format};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum What {
+    /// Validate expositions and lint them like promtool's check metrics.
+    #[command(after_help = METRICS_EXAMPLES)]
+    Metrics(MetricsArgs),
+}
+
+const METRICS_EXAMPLES: &str = "\
+Errors print as FILE:LINE:COLUMN: message (exit 1); lint problems as
+metric_name: problem (exit 3); a clean input prints nothing (exit 0).
+
+Examples:
+  prombox check metrics node.prom app.om
+  curl -s localhost:9100/metrics | prombox check metrics
+  prombox check metrics --format openmetrics --lint none scrape.txt";
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum FormatArg {
+    /// OpenMetrics if the input ends with `# EOF`, text otherwise
+    Auto,
+    /// Prometheus text format 0.0.4
+    Text,
+    /// OpenMetrics 1.0 text
+    Openmetrics,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+enum LintArg {
+    /// All of promtool's lints
+    All,
+    /// Only check validity
+    None,
+}
+
+#[derive(clap::Args, Debug)]
+struct MetricsArgs {
+    /// Input format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    format: FormatArg,
+    /// Which lints to run.
+    #[arg(long, value_enum, default_value_t = LintArg::All)]
+    lint: LintArg,
+    /// Files to check; `-` or none reads standard input.
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Status> {
+    match args.what {
+        What::Metrics(m) => metrics(m),
+    }
+}
+
+fn metrics(args: MetricsArgs) -> anyhow::Result<Status> {
+    let files = if args.files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        args.files
+    };
+    let many = files.len() > 1;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let mut status = Status::Ok;
+    for path in &files {
+        let mut input = Input::open(path)?;
+        let format = match args.format {
+            FormatArg::Text => Format::Text,
+            FormatArg::Openmetrics => Format::OpenMetrics,
+            FormatArg::Auto => input
+                .detect()
+                .with_context(|| format!("{}: read failed", input.name))?,
+        };
+        let name = input.name.clone();
+        let report = lint::check(input.reader(), format, args.lint == LintArg::All)
+            .with_context(|| format!("{name}: read failed"))?;
+        if let Some(e) = report.error {
+            writeln!(out, "{name}:{e}")?;
+            status = Status::Failed;
+            continue;
+        }
+        for p in &report.problems {
+            if many {
+                write!(out, "{name}: ")?;
+            }
+            writeln!(out, "{}: {}", p.metric, p.text)?;
+        }
+        if !report.problems.is_empty() && status == Status::Ok {
+            status = Status::Lint;
+        }
+    }
+    out.flush()?;
+    Ok(status)
+}

@@ -1,0 +1,11 @@
+//! The data model every part of prombox shares: labels, samples, metric types.
+//!
+//! A leaf module: it depends on nothing else in the crate.
+
+pub mod labels;
+pub mod metric;
+pub mod sample;
+
+pub use labels::{Label, Labels, LabelsError, METRIC_NAME};
+pub use metric::MetricType;
+pub use sample::{is_stale_nan, stale_nan, Sample, STALE_NAN_BITS};

@@ -1,0 +1,10 @@
+//! The one integration test binary: each module tests one area through the built binary or
+//! the library's public API.
+
+mod util;
+
+mod check_metrics;
+mod conformance;
+mod expfmt;
+mod generated;
+mod promtool;
