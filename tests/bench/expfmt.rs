@@ -7,6 +7,13 @@ use std::time::Instant;
 
 use prombox::expfmt::{lint, Parser, Strictness};
 
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Ingest,
+    Spec,
+    Lint,
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -27,10 +34,9 @@ fn main() {
     let format = prombox::expfmt::detect(&data[data.len().saturating_sub(64)..]);
     println!("input: {path}: {mb:.1} MB, {} format", format.name());
 
-    let modes: [(&str, Box<dyn Fn() -> u64>); 3] = [
-        (
-            "parse (Prometheus strictness)",
-            Box::new(|| {
+    let run = |mode: Mode| -> u64 {
+        match mode {
+            Mode::Ingest => {
                 let mut p = Parser::with_strictness(&data[..], format, Strictness::Prometheus);
                 let mut n = 0;
                 while let Some(e) = p.next_entry() {
@@ -38,31 +44,24 @@ fn main() {
                     n += 1;
                 }
                 n
-            }),
-        ),
-        (
-            "parse (Spec strictness)",
-            Box::new(|| {
-                let r = lint::check(&data[..], format, false).expect("in memory");
+            }
+            Mode::Spec | Mode::Lint => {
+                let r = lint::check(&data[..], format, mode == Mode::Lint).expect("in memory");
                 assert!(r.error.is_none(), "{:?}", r.error);
                 r.samples
-            }),
-        ),
-        (
-            "parse + lint (check metrics)",
-            Box::new(|| {
-                let r = lint::check(&data[..], format, true).expect("in memory");
-                assert!(r.error.is_none(), "{:?}", r.error);
-                r.samples
-            }),
-        ),
-    ];
-    for (name, f) in &modes {
+            }
+        }
+    };
+    for (name, mode) in [
+        ("parse (Prometheus strictness)", Mode::Ingest),
+        ("parse (Spec strictness)", Mode::Spec),
+        ("parse + lint (check metrics)", Mode::Lint),
+    ] {
         let mut secs = Vec::new();
         let mut entries = 0;
         for _ in 0..runs {
             let t = Instant::now();
-            entries = f();
+            entries = run(mode);
             secs.push(t.elapsed().as_secs_f64());
         }
         let s = median(secs);
