@@ -14,6 +14,7 @@ use std::hash::{Hash, Hasher};
 use std::io::{self, BufRead};
 
 use super::{Entry, Error, Format, ParseError, Parser, SampleRef};
+use crate::model::hash::FxHasher;
 use crate::model::MetricType;
 
 /// One finding: the family and what is wrong with it.
@@ -92,8 +93,11 @@ fn has_camel(s: &str) -> bool {
         .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
 }
 
-fn has_word(lower: &str, w: &str) -> bool {
-    lower.contains(&format!("_{w}_")) || lower.ends_with(&format!("_{w}"))
+/// Whether `_w_` occurs in the name or it ends with `_w`: the segments of `w` (split at `_`)
+/// appear consecutively among the name's segments after the first.
+fn has_word(segments: &[&str], w: &str) -> bool {
+    let ws: Vec<&str> = w.split('_').collect();
+    segments.len() > ws.len() && segments[1..].windows(ws.len()).any(|s| s == ws.as_slice())
 }
 
 #[derive(Default)]
@@ -147,7 +151,7 @@ impl Linter {
             });
         }
         let f = self.cur.as_mut().expect("family just set");
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut h = FxHasher::default();
         s.name.hash(&mut h);
         for (n, v) in s.labels.iter() {
             n.hash(&mut h);
@@ -217,8 +221,9 @@ impl Linter {
             }
         }
         let lower = name.to_lowercase();
+        let segments: Vec<&str> = lower.split('_').collect();
         for t in TYPE_WORDS {
-            if has_word(&lower, t) {
+            if has_word(&segments, t) {
                 add(format!("metric name should not include type '{t}'"));
             }
         }
@@ -231,7 +236,7 @@ impl Linter {
         if f.camel_label {
             add("label names should be written in 'snake_case' not 'camelCase'".into());
         }
-        if ABBREVIATIONS.iter().any(|a| has_word(&lower, a)) {
+        if ABBREVIATIONS.iter().any(|a| has_word(&segments, a)) {
             add("metric names should not contain abbreviated units".into());
         }
         if f.duplicate {
@@ -295,8 +300,13 @@ mod tests {
         );
         assert_eq!(metric_unit("thermometers_total"), None);
         assert_eq!(metric_unit("a_kilometers"), Some(("kilometers", "meters")));
-        assert!(has_word("a_sec", "sec"));
-        assert!(!has_word("a_second", "sec"));
+        let seg = |s: &'static str| s.split('_').collect::<Vec<_>>();
+        assert!(has_word(&seg("a_sec"), "sec"));
+        assert!(has_word(&seg("a_sec_total"), "sec"));
+        assert!(!has_word(&seg("sec_total"), "sec"));
+        assert!(!has_word(&seg("a_second"), "sec"));
+        assert!(has_word(&seg("x_gauge_histogram_y"), "gauge_histogram"));
+        assert!(!has_word(&seg("gauge_histogram"), "gauge_histogram"));
         assert!(has_camel("fooBar"));
         assert!(!has_camel("FOO_BAR"));
     }

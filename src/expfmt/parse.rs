@@ -933,8 +933,7 @@ fn om_line(cx: &mut Cx, i: &mut &str) -> PResult<Line> {
     .context(Expect::MetadataKeyword)
     .parse_next(i)?;
     sep(cx, i)?;
-    let (name, quoted_name) = any_name(cx, i, true)?;
-    let _ = quoted_name;
+    let (name, _) = any_name(cx, i, true)?;
     sep(cx, i)?;
     Ok(match kw {
         Keyword::Help => Line::Help {

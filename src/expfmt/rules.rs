@@ -37,6 +37,7 @@ use std::hash::{Hash, Hasher};
 use super::number::{parse_go_float, parse_om_value};
 use super::parse::LabelsRef;
 use super::{Format, Strictness};
+use crate::model::hash::FxHasher;
 use crate::model::MetricType;
 
 /// A rule of the format that a well-formed line breaks.
@@ -476,7 +477,7 @@ fn group_hash(labels: &LabelsRef, skip: Option<&str>) -> u64 {
         if Some(n) == skip {
             continue;
         }
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut h = FxHasher::default();
         n.hash(&mut h);
         v.hash(&mut h);
         acc = acc.wrapping_add(h.finish());

@@ -2,6 +2,7 @@
 //!
 //! A leaf module: it depends on nothing else in the crate.
 
+pub mod hash;
 pub mod labels;
 pub mod metric;
 pub mod sample;
