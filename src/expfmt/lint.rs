@@ -14,7 +14,7 @@ use std::hash::{Hash, Hasher};
 use std::io::{self, BufRead};
 
 use super::{Entry, Error, Format, ParseError, Parser, SampleRef};
-use crate::model::hash::FxHasher;
+use crate::model::hash::FoldHasher;
 use crate::model::MetricType;
 
 /// One finding: the family and what is wrong with it.
@@ -151,7 +151,7 @@ impl Linter {
             });
         }
         let f = self.cur.as_mut().expect("family just set");
-        let mut h = FxHasher::default();
+        let mut h = FoldHasher::default();
         s.name.hash(&mut h);
         for (n, v) in s.labels.iter() {
             n.hash(&mut h);

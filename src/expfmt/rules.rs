@@ -37,7 +37,7 @@ use std::hash::{Hash, Hasher};
 use super::number::{parse_go_float, parse_om_value};
 use super::parse::LabelsRef;
 use super::{Format, Strictness};
-use crate::model::hash::FxHasher;
+use crate::model::hash::FoldHasher;
 use crate::model::MetricType;
 
 /// A rule of the format that a well-formed line breaks.
@@ -477,7 +477,7 @@ fn group_hash(labels: &LabelsRef, skip: Option<&str>) -> u64 {
         if Some(n) == skip {
             continue;
         }
-        let mut h = FxHasher::default();
+        let mut h = FoldHasher::default();
         n.hash(&mut h);
         v.hash(&mut h);
         acc = acc.wrapping_add(h.finish());

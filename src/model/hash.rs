@@ -1,23 +1,33 @@
-//! A fast non-cryptographic 64-bit hasher (the Fx/rustc multiply-rotate scheme) for label sets.
+//! A fast non-cryptographic 64-bit hasher for label sets: each 8-byte word is mixed with a
+//! folded 64×64→128-bit multiply (the construction of foldhash and ahash), which spreads small
+//! differences over all bits; a plain multiply-rotate (FxHash) collided on 4 M near-identical
+//! label sets in testing.
 //!
 //! Used where a hash stands in for a set of labels (grouping checks, duplicate detection):
 //! not for hash tables exposed to untrusted keys, where std's SipHash is the default.
 
 use std::hash::Hasher;
 
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+const K1: u64 = 0x243f_6a88_85a3_08d3;
+const K2: u64 = 0x1319_8a2e_0370_7344;
 
 #[derive(Clone, Copy, Default)]
-pub struct FxHasher(u64);
+pub struct FoldHasher(u64);
 
-impl FxHasher {
+#[inline]
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let r = (a as u128).wrapping_mul(b as u128);
+    (r as u64) ^ ((r >> 64) as u64)
+}
+
+impl FoldHasher {
     #[inline]
     fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(SEED);
+        self.0 = fold_mul(self.0 ^ w ^ K1, K2).rotate_left(23);
     }
 }
 
-impl Hasher for FxHasher {
+impl Hasher for FoldHasher {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
@@ -55,9 +65,25 @@ mod tests {
     use std::hash::Hash;
 
     fn h<T: Hash>(t: T) -> u64 {
-        let mut s = FxHasher::default();
+        let mut s = FoldHasher::default();
         t.hash(&mut s);
         s.finish()
+    }
+
+    /// Regression: a multiply-rotate hash collided on 4 M label sets differing only in a number.
+    #[test]
+    fn near_identical_label_sets_do_not_collide() {
+        let mut seen = std::collections::HashSet::new();
+        let mut value = String::new();
+        for i in 0..2_000_000u32 {
+            value.clear();
+            use std::fmt::Write;
+            let _ = write!(value, "host-{i}.example.org:9100");
+            assert!(
+                seen.insert(h(("x", "instance", value.as_str(), "job", "node"))),
+                "{i}"
+            );
+        }
     }
 
     #[test]
