@@ -259,18 +259,15 @@ impl<R: BufRead> Parser<R> {
                     self.phase = Phase::AfterEof;
                     continue;
                 }
-                Line::Help { name, .. } | Line::Type { name, .. } | Line::Unit { name, .. } => {
-                    let n = name.get(&self.line, &self.scratch.unesc);
+                Line::Help { .. } | Line::Type { .. } | Line::Unit { .. } => {
+                    let (l, u) = (self.line.as_str(), self.scratch.unesc.as_str());
                     let res = match line {
-                        Line::Help { .. } => self.rules.help(n),
-                        Line::Type { kind, .. } => self.rules.kind(n, kind),
-                        _ => {
-                            let Line::Unit { unit, .. } = line else {
-                                unreachable!()
-                            };
-                            self.rules
-                                .unit(n, unit.get(&self.line, &self.scratch.unesc))
+                        Line::Help { name, .. } => self.rules.help(name.get(l, u)),
+                        Line::Type { name, kind } => self.rules.kind(name.get(l, u), kind),
+                        Line::Unit { name, unit } => {
+                            self.rules.unit(name.get(l, u), unit.get(l, u))
                         }
+                        Line::Skip | Line::Eof | Line::Sample(_) => Ok(()),
                     };
                     res.map_err(|r| self.rule_err(0, r))?;
                     return Ok(Some(line));
