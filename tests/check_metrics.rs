@@ -180,3 +180,12 @@ fn closed_pipe_exits_quietly() {
     assert_eq!(text(&out.stderr), "");
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn duplicate_series_found_whatever_the_label_order() {
+    let w = Workdir::new("cm-dup-order");
+    let input = "# HELP a h\n# TYPE a gauge\na{x=\"1\",y=\"2\"} 1\na{y=\"2\",x=\"1\"} 2\na{x=\"1\",y=\"3\"} 3\n";
+    let out = w.run(&["check", "metrics"], input.as_bytes());
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(text(&out.stdout), "a: metric not unique\n");
+}

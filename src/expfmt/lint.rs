@@ -96,8 +96,11 @@ fn has_camel(s: &str) -> bool {
 /// Whether `_w_` occurs in the name or it ends with `_w`: the segments of `w` (split at `_`)
 /// appear consecutively among the name's segments after the first.
 fn has_word(segments: &[&str], w: &str) -> bool {
-    let ws: Vec<&str> = w.split('_').collect();
-    segments.len() > ws.len() && segments[1..].windows(ws.len()).any(|s| s == ws.as_slice())
+    let n = w.split('_').count();
+    segments.len() > n
+        && segments[1..]
+            .windows(n)
+            .any(|s| s.iter().copied().eq(w.split('_')))
 }
 
 #[derive(Default)]
@@ -151,11 +154,7 @@ impl Linter {
             });
         }
         let f = self.cur.as_mut().expect("family just set");
-        let mut h = FoldHasher::default();
-        s.name.hash(&mut h);
-        for (n, v) in s.labels.iter() {
-            n.hash(&mut h);
-            v.hash(&mut h);
+        for (n, _) in s.labels.iter() {
             match n {
                 "le" => f.le_label = true,
                 "quantile" => f.quantile_label = true,
@@ -165,7 +164,8 @@ impl Linter {
                 f.camel_label = true;
             }
         }
-        s.timestamp.hash(&mut h);
+        let mut h = FoldHasher::default();
+        (s.name, s.labels.set_hash(None), s.timestamp).hash(&mut h);
         if !f.series.insert(h.finish()) {
             f.duplicate = true;
         }

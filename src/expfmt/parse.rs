@@ -30,6 +30,7 @@ use winnow::Parser as _;
 use super::number::{parse_go_float, parse_om_timestamp, parse_om_value, parse_text_timestamp};
 use super::rules::{Rule, Rules, SampleFacts};
 use super::{Error, ErrorKind, Expect, Format, Found, ParseError, Strictness, MAX_LINE};
+use crate::model::hash::FoldHasher;
 use crate::model::{Labels, LabelsError, MetricType, METRIC_NAME};
 
 /// One item of an exposition.
@@ -94,6 +95,22 @@ impl<'a> LabelsRef<'a> {
 
     pub fn len(&self) -> usize {
         self.spans.len()
+    }
+
+    /// A hash of the label set that ignores input order, leaving out the label `skip`.
+    pub fn set_hash(&self, skip: Option<&str>) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut acc: u64 = 0;
+        for (n, v) in self.iter() {
+            if Some(n) == skip {
+                continue;
+            }
+            let mut h = FoldHasher::default();
+            n.hash(&mut h);
+            v.hash(&mut h);
+            acc = acc.wrapping_add(h.finish());
+        }
+        acc
     }
 
     pub fn is_empty(&self) -> bool {

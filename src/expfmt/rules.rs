@@ -32,12 +32,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::hash::{Hash, Hasher};
 
 use super::number::{parse_go_float, parse_om_value};
 use super::parse::LabelsRef;
 use super::{Format, Strictness};
-use crate::model::hash::FoldHasher;
 use crate::model::MetricType;
 
 /// A rule of the format that a well-formed line breaks.
@@ -470,21 +468,6 @@ impl HistSegment {
     }
 }
 
-/// An order-independent hash of a label set, leaving out one label name.
-fn group_hash(labels: &LabelsRef, skip: Option<&str>) -> u64 {
-    let mut acc: u64 = 0;
-    for (n, v) in labels.iter() {
-        if Some(n) == skip {
-            continue;
-        }
-        let mut h = FoldHasher::default();
-        n.hash(&mut h);
-        v.hash(&mut h);
-        acc = acc.wrapping_add(h.finish());
-    }
-    acc
-}
-
 /// Python-float-like parse of a label value used as a number, rejecting NaN and non-canonical
 /// spellings of the infinities.
 fn canonical_number(s: &str) -> Option<f64> {
@@ -624,7 +607,7 @@ impl OmRules {
         let g = if kind == MetricType::Info {
             0
         } else {
-            group_hash(&s.labels, skip)
+            s.labels.set_hash(skip)
         };
         match f.group {
             Some(cur) if cur != g && f.seen_groups.contains(&g) => {
@@ -674,7 +657,7 @@ impl OmRules {
         }
 
         if is_hist && !suffix.is_empty() {
-            let hg = group_hash(&s.labels, (suffix == "_bucket").then_some("le"));
+            let hg = s.labels.set_hash((suffix == "_bucket").then_some("le"));
             let fresh = f
                 .hist
                 .as_ref()
