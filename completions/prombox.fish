@@ -27,6 +27,11 @@ end
 complete -c prombox -n "__fish_prombox_needs_command" -s h -l help -d 'Print help'
 complete -c prombox -n "__fish_prombox_needs_command" -s V -l version -d 'Print version'
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "check" -d 'Check expositions for errors and lint problems'
+complete -c prombox -n "__fish_prombox_needs_command" -f -a "store" -d 'Ingest expositions (text or OpenMetrics) into a data dir'
+complete -c prombox -n "__fish_prombox_needs_command" -f -a "compact" -d 'Turn stored segments into compressed blocks; apply deletes and retention'
+complete -c prombox -n "__fish_prombox_needs_command" -f -a "inspect" -d 'List a data dir\'s blocks and segments, top series; verify checksums'
+complete -c prombox -n "__fish_prombox_needs_command" -f -a "export" -d 'Stream stored samples out as OpenMetrics, JSON lines or CSV'
+complete -c prombox -n "__fish_prombox_needs_command" -f -a "delete" -d 'Delete series samples (a tombstone, applied by compact)'
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c prombox -n "__fish_prombox_using_subcommand check; and not __fish_seen_subcommand_from metrics help" -s h -l help -d 'Print help'
 complete -c prombox -n "__fish_prombox_using_subcommand check; and not __fish_seen_subcommand_from metrics help" -s V -l version -d 'Print version'
@@ -41,6 +46,45 @@ complete -c prombox -n "__fish_prombox_using_subcommand check; and __fish_seen_s
 complete -c prombox -n "__fish_prombox_using_subcommand check; and __fish_seen_subcommand_from metrics" -s V -l version -d 'Print version'
 complete -c prombox -n "__fish_prombox_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "metrics" -d 'Validate expositions and lint them like promtool\'s check metrics'
 complete -c prombox -n "__fish_prombox_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check help" -f -a "check" -d 'Check expositions for errors and lint problems'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c prombox -n "__fish_prombox_using_subcommand store" -l data -d 'The data dir (created if missing)' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand store" -l label -d 'Set a label on every series, replacing one of the same name (repeatable)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand store" -l format -d 'Input format' -r -f -a "auto\t'OpenMetrics if the input ends with `# EOF`, text otherwise'
+text\t'Prometheus text format 0.0.4'
+openmetrics\t'OpenMetrics 1.0 text'"
+complete -c prombox -n "__fish_prombox_using_subcommand store" -l skip-invalid -d 'Store the valid samples, report invalid lines and go on'
+complete -c prombox -n "__fish_prombox_using_subcommand store" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c prombox -n "__fish_prombox_using_subcommand store" -s V -l version -d 'Print version'
+complete -c prombox -n "__fish_prombox_using_subcommand compact" -l data -d 'The data dir' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand compact" -l retention -d 'Delete blocks entirely older than this before the newest sample (PromQL duration)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand compact" -l retention-size -d 'Delete the oldest blocks until the data dir fits (e.g. 10GiB; KB, MB… are 1024-based)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand compact" -s q -l quiet -d 'Print nothing'
+complete -c prombox -n "__fish_prombox_using_subcommand compact" -s h -l help -d 'Print help'
+complete -c prombox -n "__fish_prombox_using_subcommand compact" -s V -l version -d 'Print version'
+complete -c prombox -n "__fish_prombox_using_subcommand inspect" -l data -d 'The data dir' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand inspect" -l top -d 'How many metric names and label pairs to list (0: none)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand inspect" -l verify -d 'Check every checksum and decode every chunk; exit 1 on any corruption'
+complete -c prombox -n "__fish_prombox_using_subcommand inspect" -s h -l help -d 'Print help'
+complete -c prombox -n "__fish_prombox_using_subcommand inspect" -s V -l version -d 'Print version'
+complete -c prombox -n "__fish_prombox_using_subcommand export" -l data -d 'The data dir' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand export" -l match -d 'Series selector (repeatable: series matching any; default: all series)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand export" -l start -d 'From this time (RFC 3339 or Unix seconds)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand export" -l end -d 'Up to this time, inclusive' -r
+complete -c prombox -n "__fish_prombox_using_subcommand export" -l format -d 'Output format' -r -f -a "openmetrics\t'OpenMetrics text, ending with # EOF'
+jsonl\t'One JSON object per series and line'
+csv\t'series,timestamp,value'"
+complete -c prombox -n "__fish_prombox_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c prombox -n "__fish_prombox_using_subcommand export" -s V -l version -d 'Print version'
+complete -c prombox -n "__fish_prombox_using_subcommand delete" -l data -d 'The data dir' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand delete" -l match -d 'Series selector (repeatable: a series matching any is deleted)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand delete" -l start -d 'Delete from this time (RFC 3339 or Unix seconds; default: the beginning)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand delete" -l end -d 'Delete up to this time, inclusive (default: the end)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand delete" -s h -l help -d 'Print help'
+complete -c prombox -n "__fish_prombox_using_subcommand delete" -s V -l version -d 'Print version'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete help" -f -a "check" -d 'Check expositions for errors and lint problems'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete help" -f -a "store" -d 'Ingest expositions (text or OpenMetrics) into a data dir'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete help" -f -a "compact" -d 'Turn stored segments into compressed blocks; apply deletes and retention'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete help" -f -a "inspect" -d 'List a data dir\'s blocks and segments, top series; verify checksums'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete help" -f -a "export" -d 'Stream stored samples out as OpenMetrics, JSON lines or CSV'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete help" -f -a "delete" -d 'Delete series samples (a tombstone, applied by compact)'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c prombox -n "__fish_prombox_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "metrics" -d 'Validate expositions and lint them like promtool\'s check metrics'

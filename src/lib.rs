@@ -14,3 +14,4 @@
 pub mod cli;
 pub mod expfmt;
 pub mod model;
+pub mod storage;

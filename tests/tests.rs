@@ -8,3 +8,4 @@ mod conformance;
 mod expfmt;
 mod generated;
 mod promtool;
+mod storage;

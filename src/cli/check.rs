@@ -32,13 +32,24 @@ Examples:
   prombox check metrics --format openmetrics --lint none scrape.txt";
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum FormatArg {
+pub enum FormatArg {
     /// OpenMetrics if the input ends with `# EOF`, text otherwise
     Auto,
     /// Prometheus text format 0.0.4
     Text,
     /// OpenMetrics 1.0 text
     Openmetrics,
+}
+
+impl FormatArg {
+    /// The format when given explicitly; `None` for auto-detection.
+    pub fn fixed(self) -> Option<Format> {
+        match self {
+            FormatArg::Auto => None,
+            FormatArg::Text => Some(Format::Text),
+            FormatArg::Openmetrics => Some(Format::OpenMetrics),
+        }
+    }
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]

@@ -6,8 +6,13 @@
 //! `prombox: <what>: <why>`; a closed output pipe (`prombox ... | head`) ends quietly with 0.
 
 mod check;
+mod compact;
+mod delete;
 pub mod doc;
+mod export;
 mod input;
+mod inspect;
+mod store;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -16,6 +21,10 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 const EXAMPLES: &str = "\
 Examples:
+  Store an exposition in ./data, compact it, and export one series:
+    curl -s localhost:9100/metrics | prombox store --data data
+    prombox compact --data data
+    prombox export --data data --match node_load1
   Check an exposition file (text or OpenMetrics), with promtool's lints:
     prombox check metrics metrics.prom
   Check what an exporter serves:
@@ -33,6 +42,16 @@ pub struct Cli {
 enum Command {
     /// Check expositions for errors and lint problems.
     Check(check::Args),
+    /// Ingest expositions (text or OpenMetrics) into a data dir.
+    Store(store::Args),
+    /// Turn stored segments into compressed blocks; apply deletes and retention.
+    Compact(compact::Args),
+    /// List a data dir's blocks and segments, top series; verify checksums.
+    Inspect(inspect::Args),
+    /// Stream stored samples out as OpenMetrics, JSON lines or CSV.
+    Export(export::Args),
+    /// Delete series samples (a tombstone, applied by compact).
+    Delete(delete::Args),
 }
 
 /// The clap definition, for documentation and completions.
@@ -70,15 +89,58 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Store(args) => store::run(args),
+        Command::Compact(args) => compact::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Delete(args) => delete::run(args),
     };
     match result {
         Ok(status) => status.into(),
         Err(err) if is_broken_pipe(&err) => Status::Ok.into(),
         Err(err) => {
+            if is_out_of_space(&err) {
+                let _ = writeln!(io::stderr(), "prombox: out of disk space; nothing was lost");
+            }
             let _ = writeln!(io::stderr(), "prombox: {err:#}");
             Status::Error.into()
         }
     }
+}
+
+/// Exit status 2 for runtime errors; an out-of-space error says so first.
+fn is_out_of_space(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<crate::storage::Error>()
+            .is_some_and(|e| e.is_out_of_space())
+    })
+}
+
+/// `K=V` for `--label`.
+pub(crate) fn parse_label(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))?;
+    if !crate::model::labels::is_valid_name(k) {
+        return Err(format!("invalid label name {k:?}"));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+pub(crate) fn parse_time_arg(s: &str) -> Result<i64, String> {
+    crate::model::time::parse_timestamp(s).map_err(|e| e.to_string())
+}
+
+pub(crate) fn parse_duration_arg(s: &str) -> Result<i64, String> {
+    crate::model::time::parse_duration(s).map_err(|e| e.to_string())
+}
+
+pub(crate) fn parse_size_arg(s: &str) -> Result<u64, String> {
+    crate::model::time::parse_bytes(s).map_err(|e| e.to_string())
+}
+
+pub(crate) fn parse_selector_arg(s: &str) -> Result<Vec<crate::model::Matcher>, String> {
+    crate::model::matcher::parse_selector(s).map_err(|e| e.to_string())
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -62,6 +62,49 @@ pub fn detect(tail: &[u8]) -> Format {
     }
 }
 
+/// Guesses the format from the start of a stream, for pipes whose end cannot be seen first.
+/// OpenMetrics shows itself by `# EOF`, `# UNIT`, its own type names, exemplars, or timestamps
+/// in seconds (a decimal point, or 9 to 11 digits: this century in seconds, January 1970 in
+/// the text format's milliseconds);
+/// anything else is read as text, which an OpenMetrics exposition without those also is.
+pub fn detect_head(head: &[u8]) -> Format {
+    for line in head.split(|&b| b == b'\n') {
+        let Ok(line) = std::str::from_utf8(line) else {
+            continue;
+        };
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            return Format::OpenMetrics;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let kind = rest.rsplit(' ').next().unwrap_or("");
+            if matches!(kind, "gaugehistogram" | "stateset" | "info" | "unknown") {
+                return Format::OpenMetrics;
+            }
+            continue;
+        }
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        if line.contains(" # {") {
+            return Format::OpenMetrics;
+        }
+        let tail = match line.rfind('}') {
+            Some(i) => &line[i + 1..],
+            None => line.split_once([' ', '\t']).map_or("", |x| x.1),
+        };
+        let mut tokens = tail.split_whitespace();
+        let (_value, ts) = (tokens.next(), tokens.next());
+        if let Some(ts) = ts {
+            let digits = ts.trim_start_matches('-');
+            if ts.contains('.') || ts.contains('e') || (9..=11).contains(&digits.len()) {
+                return Format::OpenMetrics;
+            }
+            return Format::Text;
+        }
+    }
+    Format::Text
+}
+
 /// How much of the formats' rules the parser enforces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strictness {

@@ -47,6 +47,9 @@ pub enum Entry<'a> {
 pub struct SampleRef<'a> {
     /// The sample's own name (`a_bucket`, `a_total`, ...).
     pub name: &'a str,
+    /// The name and label set exactly as written: equal texts are the same series (a cheap
+    /// cache key; different spellings of one series differ).
+    pub series: &'a str,
     /// The labels in input order (the metric name is not among them).
     pub labels: LabelsRef<'a>,
     pub value: f64,
@@ -169,6 +172,8 @@ enum Line {
 #[derive(Clone, Copy)]
 struct RawSample {
     name: Option<Span>,
+    /// Length of the line's leading name and label set, as written.
+    series_len: usize,
     value: f64,
     ts: Option<i64>,
     exemplar: Option<(f64, Option<i64>)>,
@@ -181,6 +186,20 @@ enum Phase {
     Done,
 }
 
+/// The reader's buffered bytes, refilled when empty; `None` at the end of input.
+fn fill<R: BufRead>(r: &mut R) -> Result<Option<&[u8]>, Error> {
+    loop {
+        match r.fill_buf() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::Io(e)),
+            Ok(_) => break,
+        }
+    }
+    // Buffered now: a second call returns the same bytes without reading.
+    let b = r.fill_buf().map_err(Error::Io)?;
+    Ok((!b.is_empty()).then_some(b))
+}
+
 /// Reads entries from an exposition, one line at a time.
 pub struct Parser<R> {
     reader: R,
@@ -190,6 +209,10 @@ pub struct Parser<R> {
     scratch: Scratch,
     rules: Rules,
     phase: Phase,
+    /// After an error in the middle of a line: whether [`Parser::recover`] may go on, and
+    /// whether the rest of an over-long line must be skipped first.
+    recoverable: bool,
+    discard_line: bool,
 }
 
 impl<R: BufRead> Parser<R> {
@@ -207,6 +230,8 @@ impl<R: BufRead> Parser<R> {
             scratch: Scratch::default(),
             rules: Rules::new(format, strictness),
             phase: Phase::Lines,
+            recoverable: false,
+            discard_line: false,
         }
     }
 
@@ -226,10 +251,30 @@ impl<R: BufRead> Parser<R> {
             Ok(Some(line)) => Some(Ok(self.entry(line))),
             Ok(None) => None,
             Err(e) => {
+                self.recoverable = self.phase == Phase::Lines && matches!(e, Error::Parse(_));
+                self.discard_line = matches!(
+                    e,
+                    Error::Parse(ParseError {
+                        kind: ErrorKind::LineTooLong,
+                        ..
+                    })
+                );
                 self.phase = Phase::Done;
                 Some(Err(e))
             }
         }
+    }
+
+    /// After an error on one line, goes on with the next line (for callers that skip invalid
+    /// lines). Returns false when the error ended the input: an I/O error, or a rule checked at
+    /// the end (a missing `# EOF`).
+    pub fn recover(&mut self) -> bool {
+        if self.phase != Phase::Done || !self.recoverable {
+            return false;
+        }
+        self.recoverable = false;
+        self.phase = Phase::Lines;
+        true
     }
 
     fn advance(&mut self) -> Result<Option<Line>, Error> {
@@ -369,6 +414,7 @@ impl<R: BufRead> Parser<R> {
                 let (family, kind) = self.rules.family();
                 Entry::Sample(SampleRef {
                     name: s.name.unwrap_or_default().get(l, u),
+                    series: l.get(..s.series_len).unwrap_or(""),
                     labels: LabelsRef {
                         line: l,
                         unesc: u,
@@ -395,18 +441,23 @@ impl<R: BufRead> Parser<R> {
 
     /// Reads the next line (without its newline) into `self.line`; false at end of input.
     fn read_line(&mut self) -> Result<bool, Error> {
+        if self.discard_line {
+            self.discard_line = false;
+            while let Some(avail) = fill(&mut self.reader)? {
+                let (n, done) = match avail.iter().position(|&b| b == b'\n') {
+                    Some(i) => (i + 1, true),
+                    None => (avail.len(), false),
+                };
+                self.reader.consume(n);
+                if done {
+                    break;
+                }
+            }
+        }
         let mut buf = std::mem::take(&mut self.line).into_bytes();
         buf.clear();
         let mut any = false;
-        loop {
-            let avail = match self.reader.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::Io(e)),
-            };
-            if avail.is_empty() {
-                break;
-            }
+        while let Some(avail) = fill(&mut self.reader)? {
             any = true;
             let (take, done) = match avail.iter().position(|&b| b == b'\n') {
                 Some(i) => (i, true),
@@ -839,10 +890,12 @@ fn sample_line(cx: &mut Cx, i: &mut &str) -> PResult<Line> {
     if i.starts_with('{') {
         label_set(cx, i, Target::Labels, &mut name)?;
     }
+    let series_len = cx.len - i.len();
     sep(cx, i)?;
     let v = value(cx, i, Expect::Value)?;
     let mut s = RawSample {
         name,
+        series_len,
         value: v,
         ts: None,
         exemplar: None,

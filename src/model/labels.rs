@@ -74,6 +74,34 @@ impl Labels {
         Ok(Labels(v))
     }
 
+    /// Builds a set from labels already sorted by name; fails if they are not sorted and unique
+    /// or a name is invalid (the check stored data gets).
+    pub fn from_sorted(v: Vec<Label>) -> Result<Labels, LabelsError> {
+        for w in v.windows(2) {
+            if w[0].name >= w[1].name {
+                return Err(LabelsError::Duplicate(w[1].name.clone()));
+            }
+        }
+        if let Some(l) = v.iter().find(|l| !is_valid_name(&l.name)) {
+            return Err(LabelsError::InvalidName(l.name.clone()));
+        }
+        Ok(Labels(v))
+    }
+
+    /// Sets a label, replacing any label of the same name.
+    pub fn set(&mut self, name: &str, value: &str) {
+        match self.0.binary_search_by(|l| l.name.as_str().cmp(name)) {
+            Ok(i) => self.0[i].value = value.into(),
+            Err(i) => self.0.insert(
+                i,
+                Label {
+                    name: name.into(),
+                    value: value.into(),
+                },
+            ),
+        }
+    }
+
     /// The value of a label, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
