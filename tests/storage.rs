@@ -607,3 +607,130 @@ fn sigkill_store_and_compact() {
             .count()
     );
 }
+
+/// Our OpenMetrics export re-imports losslessly through promtool (Prometheus's own dump does
+/// not: prometheus#8281). Needs Debian's `promtool`; skips with a reason without it.
+#[test]
+fn export_reimports_through_promtool() {
+    if Command::new("promtool").arg("--version").output().is_err() {
+        println!("skipped: promtool not found (Debian package prometheus; .ci/run installs it)");
+        return;
+    }
+    let w = Workdir::new("storage-promtool");
+    let mut rng = Rng(0xfeed);
+    let mut model = Model::new();
+    let input = random_input(&mut rng, 30, 5000, &mut model);
+    let f = w.write("in.om", &input);
+    assert!(w
+        .run(&["store", "--data", "d", f.to_str().unwrap()], b"")
+        .status
+        .success());
+    assert!(w
+        .run(&["compact", "--data", "d", "-q"], b"")
+        .status
+        .success());
+    let om = w.run(&["export", "--data", "d"], b"").stdout;
+    let x = w.write("x.om", &om);
+    let st = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&x)
+        .arg(w.dir.join("pt"))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    fs::create_dir_all(w.dir.join("pt/wal")).unwrap();
+    let out = Command::new("promtool")
+        .args(["tsdb", "dump"])
+        .arg(w.dir.join("pt"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Lines: {__name__="m0", i="3"} VALUE TIMESTAMP_MS
+    let mut got = Model::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let (series, rest) = line.rsplit_once("} ").unwrap();
+        let mut it = rest.split(' ');
+        let v: f64 = match it.next().unwrap() {
+            "NaN" => f64::NAN,
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            s => s.parse().unwrap(),
+        };
+        let t: i64 = it.next().unwrap().parse().unwrap();
+        let name = series
+            .split("__name__=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let i = series
+            .split("i=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let bits = if v.is_nan() {
+            f64::NAN.to_bits()
+        } else {
+            v.to_bits()
+        };
+        got.entry(format!("{name}{{i=\"{i}\"}}"))
+            .or_default()
+            .insert(t, bits);
+    }
+    assert_same(&got, &model, "promtool dump of our export");
+    println!(
+        "promtool round trip: {} series, {} samples identical",
+        model.len(),
+        model.values().map(|s| s.len()).sum::<usize>()
+    );
+}
+
+/// Out of disk space: exit 2 with a clear error, the partial run gone, earlier data intact.
+/// Needs permission to mount a small tmpfs (root); skips with a reason otherwise.
+#[test]
+fn out_of_disk_space() {
+    let w = Workdir::new("storage-enospc");
+    let mnt = w.dir.join("tiny");
+    fs::create_dir_all(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(&mnt)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        println!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    let d = mnt.join("d");
+    let d = d.to_str().unwrap();
+    let ok = w.run(&["store", "--data", d], b"a 1 1000\n");
+    let big: String = (0..200_000)
+        .map(|i| format!("big{{i=\"{i}\"}} {i} 1000\n"))
+        .collect();
+    let full = w.run(&["store", "--data", d], big.as_bytes());
+    let compact = w.run(&["compact", "--data", d, "-q"], b"");
+    let export = w.run(&["export", "--data", d], b"");
+    let wal: Vec<_> = fs::read_dir(mnt.join("d/wal")).unwrap().collect();
+    let _ = Command::new("umount").arg(&mnt).status();
+    assert!(ok.status.success());
+    assert_eq!(full.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&full.stderr);
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(err.contains("out of disk space"), "{err}");
+    assert!(
+        compact.status.success(),
+        "{}",
+        String::from_utf8_lossy(&compact.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&export.stdout), "a 1 1\n# EOF\n");
+    assert!(wal.is_empty(), "the failed run left files behind");
+}

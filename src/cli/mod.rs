@@ -100,7 +100,10 @@ pub fn main() -> ExitCode {
         Err(err) if is_broken_pipe(&err) => Status::Ok.into(),
         Err(err) => {
             if is_out_of_space(&err) {
-                let _ = writeln!(io::stderr(), "prombox: out of disk space; nothing was lost");
+                let _ = writeln!(
+                    io::stderr(),
+                    "prombox: out of disk space: this run stored nothing; earlier data is intact"
+                );
             }
             let _ = writeln!(io::stderr(), "prombox: {err:#}");
             Status::Error.into()
@@ -110,9 +113,11 @@ pub fn main() -> ExitCode {
 
 /// Exit status 2 for runtime errors; an out-of-space error says so first.
 fn is_out_of_space(err: &anyhow::Error) -> bool {
+    use crate::storage::ingest::IngestError;
     err.chain().any(|e| {
         e.downcast_ref::<crate::storage::Error>()
             .is_some_and(|e| e.is_out_of_space())
+            || matches!(e.downcast_ref::<IngestError>(), Some(IngestError::Storage(e)) if e.is_out_of_space())
     })
 }
 
