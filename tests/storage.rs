@@ -42,6 +42,27 @@ fn go_value(v: f64) -> String {
     }
 }
 
+/// Value bits as the model keeps them: every NaN as the one canonical NaN.
+fn model_bits(v: f64) -> u64 {
+    if v.is_nan() {
+        f64::NAN.to_bits()
+    } else {
+        v.to_bits()
+    }
+}
+
+/// A value as export and promtool spell it: a number, `NaN`, `+Inf` or `-Inf`.
+fn parse_value(s: &str) -> f64 {
+    match s {
+        "NaN" => f64::NAN,
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        s => s
+            .parse()
+            .unwrap_or_else(|_| panic!("unexpected value {s:?}")),
+    }
+}
+
 /// A random OpenMetrics input (timestamps in any order, repeats) and what must be stored.
 fn random_input(rng: &mut Rng, series: usize, samples: usize, model: &mut Model) -> String {
     let mut out = String::new();
@@ -58,11 +79,7 @@ fn random_input(rng: &mut Rng, series: usize, samples: usize, model: &mut Model)
             _ => (rng.next() >> 11) as f64,
         };
         out.push_str(&format!("{key} {} {}\n", go_value(v), om_ts(t)));
-        let bits = if v.is_nan() {
-            f64::NAN.to_bits()
-        } else {
-            v.to_bits()
-        };
+        let bits = model_bits(v);
         model.entry(key).or_default().insert(t, bits);
     }
     out.push_str("# EOF\n");
@@ -107,16 +124,10 @@ fn exported(w: &Workdir, data: &str) -> Model {
         for (t, v) in ts.iter().zip(vs) {
             let v = match v {
                 serde_json::Value::Number(n) => n.as_f64().unwrap(),
-                serde_json::Value::String(s) if s == "NaN" => f64::NAN,
-                serde_json::Value::String(s) if s == "+Inf" => f64::INFINITY,
-                serde_json::Value::String(s) if s == "-Inf" => f64::NEG_INFINITY,
+                serde_json::Value::String(s) => parse_value(s),
                 other => panic!("unexpected value {other}"),
             };
-            let bits = if v.is_nan() {
-                f64::NAN.to_bits()
-            } else {
-                v.to_bits()
-            };
+            let bits = model_bits(v);
             assert!(
                 e.insert(t.as_i64().unwrap(), bits).is_none(),
                 "duplicate timestamp"
@@ -655,12 +666,7 @@ fn export_reimports_through_promtool() {
     for line in String::from_utf8(out.stdout).unwrap().lines() {
         let (series, rest) = line.rsplit_once("} ").unwrap();
         let mut it = rest.split(' ');
-        let v: f64 = match it.next().unwrap() {
-            "NaN" => f64::NAN,
-            "+Inf" => f64::INFINITY,
-            "-Inf" => f64::NEG_INFINITY,
-            s => s.parse().unwrap(),
-        };
+        let v = parse_value(it.next().unwrap());
         let t: i64 = it.next().unwrap().parse().unwrap();
         let name = series
             .split("__name__=\"")
@@ -676,11 +682,7 @@ fn export_reimports_through_promtool() {
             .split('"')
             .next()
             .unwrap();
-        let bits = if v.is_nan() {
-            f64::NAN.to_bits()
-        } else {
-            v.to_bits()
-        };
+        let bits = model_bits(v);
         got.entry(format!("{name}{{i=\"{i}\"}}"))
             .or_default()
             .insert(t, bits);

@@ -113,11 +113,9 @@ pub fn main() -> ExitCode {
 
 /// Exit status 2 for runtime errors; an out-of-space error says so first.
 fn is_out_of_space(err: &anyhow::Error) -> bool {
-    use crate::storage::ingest::IngestError;
     err.chain().any(|e| {
         e.downcast_ref::<crate::storage::Error>()
             .is_some_and(|e| e.is_out_of_space())
-            || matches!(e.downcast_ref::<IngestError>(), Some(IngestError::Storage(e)) if e.is_out_of_space())
     })
 }
 

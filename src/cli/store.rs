@@ -1,6 +1,6 @@
 //! `prombox store`: ingest expositions into a data dir, atomically per run.
 
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -63,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
             let format = match args.format.fixed() {
                 Some(f) => f,
                 None => {
-                    let head = fill_head(&mut r).context("<stdin>: read failed")?;
+                    let head = r.fill_buf().context("<stdin>: read failed")?;
                     expfmt::detect_head(head)
                 }
             };
@@ -110,10 +110,4 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
 
 fn stdin_is_file() -> bool {
     std::fs::metadata("/dev/stdin").is_ok_and(|m| m.is_file())
-}
-
-/// Fills the reader's buffer with the first bytes of the stream (up to its capacity).
-fn fill_head<R: Read>(r: &mut BufReader<R>) -> io::Result<&[u8]> {
-    use std::io::BufRead;
-    r.fill_buf()
 }

@@ -88,20 +88,6 @@ impl Labels {
         Ok(Labels(v))
     }
 
-    /// Sets a label, replacing any label of the same name.
-    pub fn set(&mut self, name: &str, value: &str) {
-        match self.0.binary_search_by(|l| l.name.as_str().cmp(name)) {
-            Ok(i) => self.0[i].value = value.into(),
-            Err(i) => self.0.insert(
-                i,
-                Label {
-                    name: name.into(),
-                    value: value.into(),
-                },
-            ),
-        }
-    }
-
     /// The value of a label, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0

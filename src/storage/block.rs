@@ -206,8 +206,6 @@ impl BlockWriter {
             .map_err(|e| Error::io(p, e))?;
         self.file_off += (FRAME_HEADER + stored.len()) as u64;
         self.frame.clear();
-        // Timestamp columns are shared within a frame's neighbourhood only through their refs,
-        // which stay valid: frames are never rewritten.
         Ok(())
     }
 
@@ -461,10 +459,6 @@ impl Block {
 
     fn bad(&self, why: &str) -> Error {
         Error::corrupt(self.ip(), Corruption::new(why))
-    }
-
-    pub fn nseries(&self) -> usize {
-        self.nseries
     }
 
     fn symbol(&self, id: u32) -> Result<&str> {

@@ -248,7 +248,7 @@ impl<'a> BitReader<'a> {
             }
         }
         let v = self.acc >> (64 - bits);
-        self.acc = if bits == 64 { 0 } else { self.acc << bits };
+        self.acc <<= bits;
         self.n -= bits;
         Ok(v)
     }
@@ -480,11 +480,6 @@ impl XorAppender {
     /// Time range of the samples so far (meaningless when empty).
     pub fn range(&self) -> (i64, i64) {
         (self.mint, self.maxt)
-    }
-
-    /// Bytes held.
-    pub fn size(&self) -> usize {
-        self.bits.capacity() + std::mem::size_of::<Self>()
     }
 
     /// Writes the chunk to `out` and resets the appender.

@@ -85,7 +85,7 @@ pub fn compact(root: &Path, opts: &CompactOptions) -> Result<CompactReport> {
     let db = {
         let _g = d.lock_shared()?;
         let l = d.list()?;
-        Db::from_listing(d.clone(), l)?
+        Db::from_listing(l)?
     };
     report.leftovers_removed = clean_up(&d, &db)?;
 
@@ -142,13 +142,6 @@ pub fn compact(root: &Path, opts: &CompactOptions) -> Result<CompactReport> {
 
     // Write the new blocks under temporary names.
     let mut outputs: Vec<(PathBuf, BlockMeta)> = Vec::new();
-    let max_seq = db
-        .segments
-        .iter()
-        .map(|s| s.seq)
-        .chain(db.blocks.iter().map(|b| b.meta.max_seq))
-        .max()
-        .unwrap_or(0);
     let mut replaced_blocks: Vec<usize> = Vec::new();
     for range in &rewrite {
         let p = &plans[range];
@@ -174,7 +167,7 @@ pub fn compact(root: &Path, opts: &CompactOptions) -> Result<CompactReport> {
         .map(|&i| db.blocks[i].meta.max_seq)
         .chain(db.segments.iter().map(|s| s.seq))
         .max()
-        .unwrap_or(max_seq);
+        .unwrap_or(0);
 
     // Publish each block (each stands alone: it replaces whole blocks, and segment data in
     // its own range only), then remove what they replace.
@@ -231,7 +224,7 @@ pub fn compact(root: &Path, opts: &CompactOptions) -> Result<CompactReport> {
 
     if let Some(limit) = opts.retention_size {
         let _g = d.lock_exclusive()?;
-        let now = Db::from_listing(d.clone(), d.list()?)?;
+        let now = Db::from_listing(d.list()?)?;
         let mut total = now.bytes();
         let mut blocks: Vec<_> = now.blocks.iter().collect();
         blocks.sort_by_key(|b| b.meta.range[0]);

@@ -19,7 +19,6 @@ use crate::model::{Labels, Sample};
 
 /// A snapshot of a data dir.
 pub struct Db {
-    pub(crate) dir: Dir,
     pub(crate) blocks: Vec<Block>,
     pub(crate) segments: Vec<Segment>,
     pub(crate) tombstones: Vec<Tombstone>,
@@ -66,12 +65,12 @@ impl Db {
         dir.check_exists()?;
         let guard = dir.lock_shared()?;
         let listing = dir.list()?;
-        let db = Db::from_listing(dir, listing);
+        let db = Db::from_listing(listing);
         drop(guard);
         db
     }
 
-    pub(crate) fn from_listing(dir: Dir, l: Listing) -> Result<Db> {
+    pub(crate) fn from_listing(l: Listing) -> Result<Db> {
         // A block lists the blocks it replaced (whole) and the segments whose data in its
         // range it holds; such data is masked in the segment until the segment is removed.
         let replaced_blk: HashSet<u64> = l
@@ -89,7 +88,6 @@ impl Db {
             }
         }
         let mut db = Db {
-            dir,
             blocks: Vec::new(),
             segments: Vec::new(),
             masks: Vec::new(),
@@ -115,10 +113,6 @@ impl Db {
     /// Whether time `t` of segment `idx` is already held by a block.
     pub(crate) fn masked(&self, idx: usize, t: i64) -> bool {
         self.masks[idx].iter().any(|r| r[0] <= t && t < r[1])
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.dir.root
     }
 
     pub fn tombstones(&self) -> &[Tombstone] {
@@ -166,39 +160,43 @@ impl Db {
             .collect())
     }
 
-    fn deleted(&self, labels: &Labels, max_seq: u64, applied: &[u64]) -> Vec<(i64, i64)> {
+    /// Tombstones that delete samples of `labels` in a source holding data up to `max_seq`.
+    fn deleted(&self, labels: &Labels, max_seq: u64, applied: &[u64]) -> Vec<&Tombstone> {
         self.tombstones
             .iter()
             .filter(|t| t.seq > max_seq && !applied.contains(&t.seq) && t.matches(labels))
-            .map(|t| (t.mint, t.maxt))
             .collect()
     }
 
     /// The samples of a series in `[mint, maxt]`, sorted, one per timestamp.
     pub fn samples(&self, s: &Series, mint: i64, maxt: i64) -> Result<Vec<Sample>> {
+        // One block (the usual case after compaction) is sorted and unique already.
+        let single = s.parts.len() == 1 && matches!(s.parts[0], Part::Block { .. });
         let mut out: Vec<Sample> = Vec::new();
         let mut keyed: Vec<(i64, u64, f64)> = Vec::new();
-        let single = s.parts.len() == 1 && matches!(s.parts[0], Part::Block { .. });
         let mut buf = Vec::new();
+        let mut take = |buf: &[Sample], prec: u64, del: &[&Tombstone], seg: Option<usize>| {
+            let keep = |x: &&Sample| {
+                x.t >= mint
+                    && x.t <= maxt
+                    && !seg.is_some_and(|i| self.masked(i, x.t))
+                    && !del.iter().any(|t| t.covers(x.t))
+            };
+            if single {
+                out.extend(buf.iter().filter(keep));
+            } else {
+                keyed.extend(buf.iter().filter(keep).map(|x| (x.t, prec, x.v)));
+            }
+        };
         for part in &s.parts {
             match part {
                 Part::Block { idx, chunks } => {
                     let b = &self.blocks[*idx];
                     let del = self.deleted(&s.labels, b.meta.max_seq, &b.meta.applied_tombstones);
-                    let prec = b.meta.max_seq << 32;
                     for c in chunks {
                         buf.clear();
                         b.read_chunk(c, &mut buf)?;
-                        let keep = |x: &Sample| {
-                            x.t >= mint
-                                && x.t <= maxt
-                                && !del.iter().any(|(a, z)| *a <= x.t && x.t <= *z)
-                        };
-                        if single {
-                            out.extend(buf.iter().filter(|x| keep(x)));
-                        } else {
-                            keyed.extend(buf.iter().filter(|x| keep(x)).map(|x| (x.t, prec, x.v)));
-                        }
+                        take(&buf, b.meta.max_seq << 32, &del, None);
                     }
                 }
                 Part::Segment { idx, series } => {
@@ -210,17 +208,7 @@ impl Db {
                         }
                         buf.clear();
                         seg.read_chunk(c, &mut buf)?;
-                        let prec = (seg.seq << 32) | ci as u64;
-                        keyed.extend(
-                            buf.iter()
-                                .filter(|x| {
-                                    x.t >= mint
-                                        && x.t <= maxt
-                                        && !self.masked(*idx, x.t)
-                                        && !del.iter().any(|(a, z)| *a <= x.t && x.t <= *z)
-                                })
-                                .map(|x| (x.t, prec, x.v)),
-                        );
+                        take(&buf, (seg.seq << 32) | ci as u64, &del, Some(*idx));
                     }
                 }
             }
@@ -319,6 +307,11 @@ impl Db {
 
     /// Total size in bytes of the files of live blocks and segments.
     pub fn bytes(&self) -> u64 {
-        self.sources().iter().map(|s| s.bytes).sum()
+        let b: u64 = self
+            .blocks
+            .iter()
+            .map(|b| b.index_bytes + b.chunks_bytes)
+            .sum();
+        b + self.segments.iter().map(|s| s.size).sum::<u64>()
     }
 }

@@ -200,11 +200,5 @@ pub fn sync_dir(p: &Path) -> Result<()> {
 
 /// True if no process holds an flock on the file (its writer is gone).
 pub fn is_abandoned(p: &Path) -> bool {
-    match File::open(p) {
-        Ok(f) => match f.try_lock() {
-            Ok(()) => true,
-            Err(_) => false,
-        },
-        Err(_) => false,
-    }
+    File::open(p).is_ok_and(|f| f.try_lock().is_ok())
 }

@@ -92,7 +92,15 @@ impl std::fmt::Display for IngestError {
     }
 }
 
-impl std::error::Error for IngestError {}
+impl std::error::Error for IngestError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            IngestError::Parse { err, .. } => Some(err),
+            IngestError::Read { err, .. } => Some(err),
+            IngestError::Storage(e) => Some(e),
+        }
+    }
+}
 
 impl From<Error> for IngestError {
     fn from(e: Error) -> IngestError {
@@ -199,19 +207,17 @@ impl Ingester {
 
     fn series_for(&mut self, name: &str, labels: &LabelsRef) -> Result<usize> {
         let key = self.key(name, labels);
-        let mut ls = Labels::from_pairs(
+        let overrides = self
+            .opts
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()));
+        let ls = Labels::from_pairs(
             std::iter::once((METRIC_NAME, name))
                 .chain(labels.iter())
+                .filter(|(k, _)| !self.overridden(k))
+                .chain(overrides)
                 .filter(|(_, v)| !v.is_empty()),
-        )
-        .map_err(|e| Error::Invalid(format!("invalid labels: {e}")))?;
-        for (k, v) in &self.opts.labels {
-            ls.set(k, v);
-        }
-        let ls = Labels::from_pairs(
-            ls.iter()
-                .filter(|l| !l.value.is_empty())
-                .map(|l| (l.name.clone(), l.value.clone())),
         )
         .map_err(|e| Error::Invalid(format!("invalid labels: {e}")))?;
         let seg_ref = self.writer.add_series(&ls)?;
@@ -325,11 +331,6 @@ impl Ingester {
             self.append(id, Sample { t, v })?;
             self.report.samples += 1;
         }
-    }
-
-    /// Samples read so far.
-    pub fn samples(&self) -> u64 {
-        self.report.samples
     }
 
     /// Writes the open chunks, fsyncs and publishes the segment. With no samples, publishes

@@ -73,6 +73,7 @@ impl Tombstone {
             .any(|ms| crate::model::matcher::matches_all(ms, labels))
     }
 
+    /// Whether the tombstone's time range includes `t`.
     pub fn covers(&self, t: i64) -> bool {
         self.mint <= t && t <= self.maxt
     }
