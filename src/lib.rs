@@ -14,4 +14,5 @@
 pub mod cli;
 pub mod expfmt;
 pub mod model;
+pub mod promql;
 pub mod storage;

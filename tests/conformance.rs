@@ -93,3 +93,86 @@ fn textparse_samples() {
     }
     assert_eq!(failed, 0);
 }
+
+/// The files whose every `eval` must pass (native-histogram cases are skipped, not failed).
+const PROMQL_REQUIRED: &[&str] = &[
+    "aggregators",
+    "at_modifier",
+    "collision",
+    "functions",
+    "histograms",
+    "literals",
+    "name_label_dropping",
+    "operators",
+    "range_queries",
+    "selectors",
+    "staleness",
+    "subquery",
+    "trig_functions",
+    "limit",
+    "duration_expression",
+];
+
+/// Every upstream PromQL test script, run through the engine; prints the per-file table.
+/// `PROMQL_SHOW=<file>` prints that file's failures.
+#[test]
+fn promql_conformance() {
+    let Some(dir) = conformance("promqltest") else {
+        return;
+    };
+    let mut files: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "test"))
+        .collect();
+    files.sort();
+    let show = std::env::var("PROMQL_SHOW").unwrap_or_default();
+    let opts = prombox::promql::Options::default();
+    println!(
+        "{:<24} {:>6} {:>6} {:>7}",
+        "file", "passed", "failed", "skipped"
+    );
+    let mut bad = Vec::new();
+    let (mut tp, mut tf, mut ts) = (0, 0, 0);
+    for f in &files {
+        let name = f.file_stem().unwrap().to_string_lossy().to_string();
+        let text = fs::read_to_string(f).unwrap();
+        match prombox::promql::script::run(&text, &opts) {
+            Ok(r) => {
+                println!(
+                    "{:<24} {:>6} {:>6} {:>7}",
+                    name,
+                    r.passed(),
+                    r.failed(),
+                    r.skipped()
+                );
+                tp += r.passed();
+                tf += r.failed();
+                ts += r.skipped();
+                for c in &r.cases {
+                    if let prombox::promql::script::Outcome::Failed(why) = &c.outcome {
+                        if show == name || show == "all" {
+                            println!("  line {}: {}\n    {}", c.line, c.expr, why);
+                        }
+                        if PROMQL_REQUIRED.contains(&name.as_str()) {
+                            bad.push(format!("{name}:{}: {}: {why}", c.line, c.expr));
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                println!("{name:<24} script error: {e}");
+                if PROMQL_REQUIRED.contains(&name.as_str()) {
+                    bad.push(format!("{name}: {e}"));
+                }
+            }
+        }
+    }
+    println!("{:<24} {:>6} {:>6} {:>7}", "total", tp, tf, ts);
+    assert!(
+        bad.is_empty(),
+        "{} required cases failed:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}

@@ -93,3 +93,85 @@ mod tests {
         assert_eq!(h(("x", "y")), h(("x", "y")));
     }
 }
+
+const P1: u64 = 0x9E37_79B1_85EB_CA87;
+const P2: u64 = 0xC2B2_AE3D_27D4_EB4F;
+const P3: u64 = 0x1656_67B1_9E37_79F9;
+const P4: u64 = 0x85EB_CA77_C2B2_AE63;
+const P5: u64 = 0x27D4_EB2F_1656_67C5;
+
+fn xx_round(acc: u64, input: u64) -> u64 {
+    acc.wrapping_add(input.wrapping_mul(P2))
+        .rotate_left(31)
+        .wrapping_mul(P1)
+}
+
+fn xx_merge(acc: u64, val: u64) -> u64 {
+    (acc ^ xx_round(0, val)).wrapping_mul(P1).wrapping_add(P4)
+}
+
+/// XXH64, the hash Prometheus uses for label sets (`limit_ratio` samples by it, so the
+/// same series are picked as in Prometheus).
+pub fn xxhash64(data: &[u8], seed: u64) -> u64 {
+    let rd64 = |b: &[u8]| u64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
+    let rd32 = |b: &[u8]| u32::from_le_bytes(b[..4].try_into().expect("4 bytes")) as u64;
+    let len = data.len();
+    let mut p = data;
+    let mut h = if len >= 32 {
+        let mut v1 = seed.wrapping_add(P1).wrapping_add(P2);
+        let mut v2 = seed.wrapping_add(P2);
+        let mut v3 = seed;
+        let mut v4 = seed.wrapping_sub(P1);
+        while p.len() >= 32 {
+            v1 = xx_round(v1, rd64(&p[0..]));
+            v2 = xx_round(v2, rd64(&p[8..]));
+            v3 = xx_round(v3, rd64(&p[16..]));
+            v4 = xx_round(v4, rd64(&p[24..]));
+            p = &p[32..];
+        }
+        let mut h = v1
+            .rotate_left(1)
+            .wrapping_add(v2.rotate_left(7))
+            .wrapping_add(v3.rotate_left(12))
+            .wrapping_add(v4.rotate_left(18));
+        h = xx_merge(h, v1);
+        h = xx_merge(h, v2);
+        h = xx_merge(h, v3);
+        xx_merge(h, v4)
+    } else {
+        seed.wrapping_add(P5)
+    };
+    h = h.wrapping_add(len as u64);
+    while p.len() >= 8 {
+        h ^= xx_round(0, rd64(p));
+        h = h.rotate_left(27).wrapping_mul(P1).wrapping_add(P4);
+        p = &p[8..];
+    }
+    if p.len() >= 4 {
+        h ^= rd32(p).wrapping_mul(P1);
+        h = h.rotate_left(23).wrapping_mul(P2).wrapping_add(P3);
+        p = &p[4..];
+    }
+    for &b in p {
+        h ^= (b as u64).wrapping_mul(P5);
+        h = h.rotate_left(11).wrapping_mul(P1);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(P2);
+    h ^= h >> 29;
+    h = h.wrapping_mul(P3);
+    h ^ (h >> 32)
+}
+
+#[cfg(test)]
+mod xx_tests {
+    #[test]
+    fn known_values() {
+        assert_eq!(super::xxhash64(b"", 0), 0xEF46_DB37_51D8_E999);
+        assert_eq!(super::xxhash64(b"a", 0), 0xD24E_C4F1_A98C_6E5B);
+        assert_eq!(
+            super::xxhash64(b"Nobody inspects the spammish repetition", 0),
+            0xFBCE_A83C_8A37_8BF1
+        );
+    }
+}

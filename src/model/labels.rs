@@ -112,6 +112,49 @@ impl Labels {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The set without the named labels.
+    pub fn without<S: AsRef<str>>(&self, names: &[S]) -> Labels {
+        Labels(
+            self.0
+                .iter()
+                .filter(|l| !names.iter().any(|n| n.as_ref() == l.name))
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// Only the named labels.
+    pub fn keep<S: AsRef<str>>(&self, names: &[S]) -> Labels {
+        Labels(
+            self.0
+                .iter()
+                .filter(|l| names.iter().any(|n| n.as_ref() == l.name))
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// The set with `name` set to `value`; an empty value removes the label (as
+    /// Prometheus's label builder does). The name must be valid.
+    pub fn with(&self, name: &str, value: &str) -> Labels {
+        let mut v = self.0.clone();
+        match v.binary_search_by(|l| l.name.as_str().cmp(name)) {
+            Ok(i) if value.is_empty() => {
+                v.remove(i);
+            }
+            Ok(i) => v[i].value = value.to_string(),
+            Err(_) if value.is_empty() => {}
+            Err(i) => v.insert(
+                i,
+                Label {
+                    name: name.to_string(),
+                    value: value.to_string(),
+                },
+            ),
+        }
+        Labels(v)
+    }
 }
 
 impl<'a> IntoIterator for &'a Labels {

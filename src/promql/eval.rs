@@ -1,0 +1,817 @@
+//! The evaluator: an [`Expr`] over a [`Storage`] at one time (instant query) or at every step
+//! of a range (range query). An instant query is a range query with one step.
+//!
+//! Every node evaluates to all steps at once: a scalar is one float per step, an instant
+//! vector is a list of series whose points sit on step timestamps. Functions on range
+//! vectors slide a window over each series' samples, series by series; aggregations and
+//! binary operations walk the steps with a cursor per input series. Semantics follow
+//! Prometheus 3.x exactly: left-open windows `(t - range, t]`, a lookback of `(t - 5m, t]`
+//! for instant selectors, staleness markers end a series, and the metric name is dropped
+//! late (a flag on each series, applied at the end) so that `label_replace` can still
+//! read it.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::ast::*;
+use super::value::{Annotation, Annotations, InstantSample, Point, Series, Value};
+use crate::model::matcher::Matcher;
+use crate::model::{is_stale_nan, Labels, Sample};
+
+/// Where the engine reads series from. Two implementations: the data dir ([`crate::storage::Db`])
+/// and [`MemStorage`] (test scripts).
+pub trait Storage {
+    /// Series matching all matchers with their samples in `[mint, maxt]`, sorted by labels.
+    fn select(&self, ms: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<StoredSeries>, String>;
+}
+
+/// A series as read from storage.
+#[derive(Clone, Debug)]
+pub struct StoredSeries {
+    pub labels: Labels,
+    pub samples: Vec<Sample>,
+}
+
+impl Storage for crate::storage::Db {
+    fn select(&self, ms: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<StoredSeries>, String> {
+        let series = crate::storage::Db::select(self, ms, mint, maxt).map_err(|e| e.to_string())?;
+        let mut out = Vec::with_capacity(series.len());
+        for s in series {
+            let samples = self.samples(&s, mint, maxt).map_err(|e| e.to_string())?;
+            if !samples.is_empty() {
+                out.push(StoredSeries {
+                    labels: s.labels,
+                    samples,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Series held in memory, sorted by labels (test scripts load into this).
+#[derive(Clone, Debug, Default)]
+pub struct MemStorage {
+    series: std::collections::BTreeMap<Labels, Vec<Sample>>,
+}
+
+impl MemStorage {
+    pub fn new() -> MemStorage {
+        MemStorage::default()
+    }
+
+    /// Adds samples to a series; a sample at an existing timestamp replaces it.
+    pub fn add(&mut self, labels: Labels, samples: impl IntoIterator<Item = Sample>) {
+        let v = self.series.entry(labels).or_default();
+        v.extend(samples);
+        v.sort_by_key(|s| s.t);
+        let mut dedup: Vec<Sample> = Vec::with_capacity(v.len());
+        for s in v.drain(..) {
+            match dedup.last_mut() {
+                Some(l) if l.t == s.t => *l = s,
+                _ => dedup.push(s),
+            }
+        }
+        *v = dedup;
+    }
+
+    pub fn clear(&mut self) {
+        self.series.clear();
+    }
+}
+
+impl Storage for MemStorage {
+    fn select(&self, ms: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<StoredSeries>, String> {
+        Ok(self
+            .series
+            .iter()
+            .filter(|(l, _)| crate::model::matcher::matches_all(ms, l))
+            .filter_map(|(l, s)| {
+                let lo = s.partition_point(|x| x.t < mint);
+                let hi = s.partition_point(|x| x.t <= maxt);
+                (lo < hi).then(|| StoredSeries {
+                    labels: l.clone(),
+                    samples: s[lo..hi].to_vec(),
+                })
+            })
+            .collect())
+    }
+}
+
+/// Engine settings (Prometheus's defaults).
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// How far back an instant selector looks for a sample.
+    pub lookback_ms: i64,
+    /// The most samples a query may hold at once.
+    pub max_samples: usize,
+    /// The step of a subquery written without one (`[1h:]`).
+    pub subquery_step_ms: i64,
+    pub timeout: Option<std::time::Duration>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            lookback_ms: 5 * 60_000,
+            max_samples: 50_000_000,
+            subquery_step_ms: 60_000,
+            timeout: Some(std::time::Duration::from_secs(120)),
+        }
+    }
+}
+
+/// Why evaluation failed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EvalError {
+    TooManySamples,
+    Timeout,
+    Storage(String),
+    /// Any other runtime error, with Prometheus's text.
+    Message(String),
+}
+
+impl std::fmt::Display for EvalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EvalError::TooManySamples => f.write_str(
+                "query processing would load too many samples into memory in query execution",
+            ),
+            EvalError::Timeout => f.write_str("query timed out in expression evaluation"),
+            EvalError::Storage(e) => write!(f, "expanding series: {e}"),
+            EvalError::Message(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for EvalError {}
+
+pub(crate) type R<T> = Result<T, EvalError>;
+
+pub(crate) fn fail<T>(m: impl Into<String>) -> R<T> {
+    Err(EvalError::Message(m.into()))
+}
+
+/// A query's time range: `start == end` and `step == 0` for an instant query.
+#[derive(Clone, Copy, Debug)]
+pub struct Range {
+    pub start: i64,
+    pub end: i64,
+    pub step: i64,
+}
+
+/// Evaluates a parsed expression. `query` is its text (for annotation positions).
+pub fn evaluate(
+    storage: &dyn Storage,
+    expr: &Expr,
+    range: Range,
+    opts: &Options,
+) -> Result<(Value, Annotations), (EvalError, Annotations)> {
+    let instant = range.step == 0 && range.start == range.end;
+    if !instant && expr.value_type() != ValueType::Scalar && expr.value_type() != ValueType::Vector
+    {
+        return Err((
+            EvalError::Message(format!(
+                "invalid expression type {:?} for range query, must be Scalar or instant Vector",
+                expr.value_type().documented()
+            )),
+            Annotations::default(),
+        ));
+    }
+    if !instant && range.step <= 0 {
+        return Err((
+            EvalError::Message(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            ),
+            Annotations::default(),
+        ));
+    }
+    let mut ev = Ev {
+        st: storage,
+        start: range.start,
+        end: range.end,
+        interval: if instant { 1 } else { range.step },
+        q_start: range.start,
+        q_end: range.end,
+        q_step: range.step,
+        opts,
+        samples: 0,
+        annos: Annotations::default(),
+        deadline: opts.timeout.map(|t| Instant::now() + t),
+        ticks: 0,
+    };
+    match ev.eval(expr) {
+        Ok(v) => {
+            let out = ev.finish(v, expr, instant);
+            match out {
+                Ok(v) => Ok((v, ev.annos)),
+                Err(e) => Err((e, ev.annos)),
+            }
+        }
+        Err(e) => Err((e, ev.annos)),
+    }
+}
+
+/// A range's offset, length and `@` time, in milliseconds.
+pub(crate) type Window = (i64, i64, Option<i64>);
+
+/// One series during evaluation: labels, whether the metric name is to be dropped at the
+/// end, and its points (on step timestamps for instant vectors).
+#[derive(Clone, Debug)]
+pub(crate) struct Ser {
+    pub labels: Labels,
+    pub drop: bool,
+    pub pts: Vec<Point>,
+}
+
+/// A node's value over all steps.
+#[derive(Clone, Debug)]
+pub(crate) enum Val {
+    Scalar(Vec<f64>),
+    Vector(Vec<Ser>),
+    Matrix(Vec<Ser>),
+    Str(String),
+}
+
+impl Val {
+    fn points(&self) -> usize {
+        match self {
+            Val::Scalar(v) => v.len(),
+            Val::Vector(s) | Val::Matrix(s) => s.iter().map(|s| s.pts.len()).sum(),
+            Val::Str(_) => 0,
+        }
+    }
+
+    pub fn vector(self) -> Vec<Ser> {
+        match self {
+            Val::Vector(v) | Val::Matrix(v) => v,
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn scalar(self) -> Vec<f64> {
+        match self {
+            Val::Scalar(v) => v,
+            _ => Vec::new(),
+        }
+    }
+}
+
+pub(crate) struct Ev<'a> {
+    st: &'a dyn Storage,
+    pub start: i64,
+    pub end: i64,
+    pub interval: i64,
+    pub q_start: i64,
+    pub q_end: i64,
+    pub q_step: i64,
+    pub opts: &'a Options,
+    samples: usize,
+    pub annos: Annotations,
+    deadline: Option<Instant>,
+    ticks: u32,
+}
+
+/// Collects per-step outputs into series keyed by labels, refusing two values for one
+/// labelset at one step.
+pub(crate) struct Out {
+    pub series: Vec<Ser>,
+    index: HashMap<Labels, usize>,
+}
+
+impl Out {
+    pub fn new() -> Out {
+        Out {
+            series: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+
+    /// The output series for a labelset (created on first use).
+    pub fn slot(&mut self, labels: &Labels, drop: bool) -> usize {
+        if let Some(&i) = self.index.get(labels) {
+            return i;
+        }
+        let i = self.series.len();
+        self.series.push(Ser {
+            labels: labels.clone(),
+            drop,
+            pts: Vec::new(),
+        });
+        self.index.insert(labels.clone(), i);
+        i
+    }
+
+    pub fn push(&mut self, slot: usize, t: i64, v: f64) -> R<()> {
+        let s = &mut self.series[slot];
+        if s.pts.last().is_some_and(|p| p.t == t) {
+            return fail("vector cannot contain metrics with the same labelset");
+        }
+        s.pts.push(Point { t, v });
+        Ok(())
+    }
+
+    pub fn finish(self) -> Vec<Ser> {
+        self.series
+            .into_iter()
+            .filter(|s| !s.pts.is_empty())
+            .collect()
+    }
+}
+
+/// Per-series cursors for walking instant vectors step by step.
+pub(crate) struct Cursors(Vec<usize>);
+
+impl Cursors {
+    pub fn new(n: usize) -> Cursors {
+        Cursors(vec![0; n])
+    }
+
+    /// The value of series `i` at `t`, if it has one (steps must be visited in order).
+    #[inline]
+    pub fn at(&mut self, i: usize, s: &Ser, t: i64) -> Option<f64> {
+        let c = &mut self.0[i];
+        while *c < s.pts.len() && s.pts[*c].t < t {
+            *c += 1;
+        }
+        match s.pts.get(*c) {
+            Some(p) if p.t == t => Some(p.v),
+            _ => None,
+        }
+    }
+}
+
+impl<'a> Ev<'a> {
+    pub fn steps(&self) -> usize {
+        if self.end < self.start {
+            return 0;
+        }
+        ((self.end - self.start) / self.interval) as usize + 1
+    }
+
+    pub fn ts(&self, i: usize) -> i64 {
+        self.start + i as i64 * self.interval
+    }
+
+    pub fn warn(&mut self, msg: String, span: Span) {
+        self.annos.add(Annotation::warning(msg, span));
+    }
+
+    pub fn info(&mut self, msg: String, span: Span) {
+        self.annos.add(Annotation::info(msg, span));
+    }
+
+    /// Checks the deadline every so often.
+    pub fn tick(&mut self) -> R<()> {
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks.is_multiple_of(1024) {
+            if let Some(d) = self.deadline {
+                if Instant::now() > d {
+                    return Err(EvalError::Timeout);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn charge(&mut self, n: usize) -> R<()> {
+        self.samples += n;
+        if self.samples > self.opts.max_samples {
+            return Err(EvalError::TooManySamples);
+        }
+        Ok(())
+    }
+
+    pub fn eval(&mut self, e: &Expr) -> R<Val> {
+        self.tick()?;
+        let before = self.samples;
+        let v = self.eval_node(e)?;
+        self.samples = before;
+        self.charge(v.points())?;
+        Ok(v)
+    }
+
+    fn eval_node(&mut self, e: &Expr) -> R<Val> {
+        if self.end < self.start {
+            return Ok(Val::Vector(Vec::new()));
+        }
+        match e {
+            Expr::Number { val, .. } => Ok(Val::Scalar(vec![*val; self.steps()])),
+            Expr::String { val, .. } => Ok(Val::Str(val.clone())),
+            Expr::Paren(inner, _) => self.eval(inner),
+            Expr::Unary { neg, expr, .. } => {
+                let v = self.eval(expr)?;
+                if !neg {
+                    return Ok(v);
+                }
+                Ok(match v {
+                    Val::Scalar(mut s) => {
+                        s.iter_mut().for_each(|x| *x = -*x);
+                        Val::Scalar(s)
+                    }
+                    Val::Vector(mut ss) => {
+                        for s in &mut ss {
+                            s.drop = true;
+                            s.pts.iter_mut().for_each(|p| p.v = -p.v);
+                        }
+                        Val::Vector(ss)
+                    }
+                    other => other,
+                })
+            }
+            Expr::Binary(b) => super::binop::eval_binary(self, b),
+            Expr::Aggregate(a) => super::aggregate::eval_aggregate(self, a),
+            Expr::Call(c) => super::call::eval_call(self, c),
+            Expr::Selector(s) => Ok(Val::Vector(self.eval_selector(s)?)),
+            Expr::Matrix(m) => {
+                let ser = self.eval_matrix(m)?;
+                Ok(Val::Matrix(ser))
+            }
+            Expr::Subquery(s) => {
+                let (ser, _) = self.eval_subquery(s)?;
+                Ok(Val::Matrix(ser))
+            }
+        }
+    }
+
+    /// Resolves a duration expression to milliseconds.
+    pub fn dur_ms(&self, d: &DurExpr, allow_negative: bool) -> R<i64> {
+        if let Some(ms) = d.literal_ms() {
+            return Ok(ms);
+        }
+        let secs = self.dur_secs(d)?;
+        let span = d.span();
+        if !secs.is_finite() {
+            return fail(format!(
+                "{}:{}: duration is NaN or infinite",
+                span.start, span.end
+            ));
+        }
+        if secs <= 0.0 && !allow_negative {
+            return fail(format!(
+                "{}:{}: duration must be greater than 0",
+                span.start, span.end
+            ));
+        }
+        if secs.abs() > i64::MAX as f64 / 1e9 {
+            return fail(format!(
+                "{}:{}: duration is out of range",
+                span.start, span.end
+            ));
+        }
+        Ok((secs * 1000.0) as i64)
+    }
+
+    fn dur_secs(&self, d: &DurExpr) -> R<f64> {
+        Ok(match d {
+            DurExpr::Num { secs, .. } => *secs,
+            DurExpr::Step(_) => self.q_step as f64 / 1000.0,
+            DurExpr::Range(_) => (self.q_end - self.q_start) as f64 / 1000.0,
+            DurExpr::MinOf(a, b, _) | DurExpr::MaxOf(a, b, _) => {
+                let (x, y) = (self.dur_secs(a)?, self.dur_secs(b)?);
+                if x.is_nan() || y.is_nan() {
+                    f64::NAN
+                } else if matches!(d, DurExpr::MinOf(..)) {
+                    x.min(y)
+                } else {
+                    x.max(y)
+                }
+            }
+            DurExpr::Neg(a, _) => -self.dur_secs(a)?,
+            DurExpr::Paren(a, _) => self.dur_secs(a)?,
+            DurExpr::Binary(op, a, b) => {
+                let (x, y) = (self.dur_secs(a)?, self.dur_secs(b)?);
+                let span = d.span();
+                match op {
+                    BinOp::Add => x + y,
+                    BinOp::Sub => x - y,
+                    BinOp::Mul => x * y,
+                    BinOp::Div => {
+                        if y == 0.0 {
+                            return fail(format!("{}:{}: division by zero", span.start, span.end));
+                        }
+                        x / y
+                    }
+                    BinOp::Mod => {
+                        if y == 0.0 {
+                            return fail(format!("{}:{}: modulo by zero", span.start, span.end));
+                        }
+                        x % y
+                    }
+                    BinOp::Pow => x.powf(y),
+                    _ => return fail("unexpected duration expression operator"),
+                }
+            }
+        })
+    }
+
+    pub fn at_ms(&self, at: &Option<At>) -> Option<i64> {
+        match at {
+            Some(At::Time(t)) => Some(*t),
+            Some(At::Start) => Some(self.q_start),
+            Some(At::End) => Some(self.q_end),
+            None => None,
+        }
+    }
+
+    fn select(&mut self, ms: &[Matcher], mint: i64, maxt: i64) -> R<Vec<StoredSeries>> {
+        let s = self.st.select(ms, mint, maxt).map_err(EvalError::Storage)?;
+        self.tick()?;
+        Ok(s)
+    }
+
+    /// An instant vector selector over all steps.
+    pub fn eval_selector(&mut self, s: &Selector) -> R<Vec<Ser>> {
+        let off = match &s.offset {
+            Some(d) => self.dur_ms(d, true)?,
+            None => 0,
+        };
+        let at = self.at_ms(&s.at);
+        let lb = self.opts.lookback_ms;
+        let (lo, hi) = match at {
+            Some(a) => (a - off, a - off),
+            None => (self.start - off, self.end - off),
+        };
+        let series = self.select(&s.matchers, lo - lb + 1, hi)?;
+        let n = self.steps();
+        let mut out = Vec::with_capacity(series.len());
+        for st in series {
+            let mut pts = Vec::new();
+            let smp = &st.samples;
+            let lookup = |j: &mut usize, r: i64| -> Option<f64> {
+                while *j < smp.len() && smp[*j].t <= r {
+                    *j += 1;
+                }
+                if *j == 0 {
+                    return None;
+                }
+                let p = smp[*j - 1];
+                if p.t <= r - lb || is_stale_nan(p.v) {
+                    return None;
+                }
+                Some(p.v)
+            };
+            let mut j = 0;
+            match at {
+                Some(a) => {
+                    if let Some(v) = lookup(&mut j, a - off) {
+                        pts.extend((0..n).map(|i| Point { t: self.ts(i), v }));
+                    }
+                }
+                None => {
+                    for i in 0..n {
+                        let t = self.ts(i);
+                        if let Some(v) = lookup(&mut j, t - off) {
+                            pts.push(Point { t, v });
+                        }
+                    }
+                }
+            }
+            if !pts.is_empty() {
+                self.charge(pts.len())?;
+                out.push(Ser {
+                    labels: st.labels,
+                    drop: false,
+                    pts,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The timestamps of the samples an instant selector picks at each step (for
+    /// `timestamp(selector)`).
+    pub fn eval_selector_timestamps(&mut self, s: &Selector) -> R<Vec<Ser>> {
+        let off = match &s.offset {
+            Some(d) => self.dur_ms(d, true)?,
+            None => 0,
+        };
+        let at = self.at_ms(&s.at);
+        let lb = self.opts.lookback_ms;
+        let (lo, hi) = match at {
+            Some(a) => (a - off, a - off),
+            None => (self.start - off, self.end - off),
+        };
+        let series = self.select(&s.matchers, lo - lb + 1, hi)?;
+        let n = self.steps();
+        let mut out = Vec::new();
+        for st in series {
+            let smp = &st.samples;
+            let mut pts = Vec::new();
+            let mut j = 0;
+            for i in 0..n {
+                let t = self.ts(i);
+                let r = at.unwrap_or(t) - off;
+                if at.is_some() {
+                    j = 0;
+                }
+                while j < smp.len() && smp[j].t <= r {
+                    j += 1;
+                }
+                if j == 0 {
+                    continue;
+                }
+                let p = smp[j - 1];
+                if p.t <= r - lb || is_stale_nan(p.v) {
+                    continue;
+                }
+                pts.push(Point {
+                    t,
+                    v: p.t as f64 / 1000.0,
+                });
+            }
+            if !pts.is_empty() {
+                out.push(Ser {
+                    labels: st.labels,
+                    drop: true,
+                    pts,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// A range selector at the top level of an instant query: the raw samples.
+    fn eval_matrix(&mut self, m: &MatrixSelector) -> R<Vec<Ser>> {
+        let (series, off, range, at) = self.load_range(m)?;
+        let t = at.unwrap_or(self.start) - off;
+        let mut out = Vec::new();
+        for s in series {
+            let pts: Vec<Point> = s
+                .pts
+                .into_iter()
+                .filter(|p| p.t > t - range && p.t <= t)
+                .collect();
+            if !pts.is_empty() {
+                out.push(Ser {
+                    labels: s.labels,
+                    drop: false,
+                    pts,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Loads the samples a range selector can see at any step (staleness markers removed).
+    /// Returns the series, offset, range and `@` time.
+    pub fn load_range(&mut self, m: &MatrixSelector) -> R<(Vec<Ser>, i64, i64, Option<i64>)> {
+        let sel = &m.selector;
+        let off = match &sel.offset {
+            Some(d) => self.dur_ms(d, true)?,
+            None => 0,
+        };
+        let range = self.dur_ms(&m.range, false)?;
+        let at = self.at_ms(&sel.at);
+        let (lo, hi) = match at {
+            Some(a) => (a - off, a - off),
+            None => (self.start - off, self.end - off),
+        };
+        let series = self.select(&sel.matchers, lo - range + 1, hi)?;
+        let mut out = Vec::with_capacity(series.len());
+        for s in series {
+            let pts: Vec<Point> = s
+                .samples
+                .iter()
+                .filter(|x| !is_stale_nan(x.v))
+                .map(|x| Point { t: x.t, v: x.v })
+                .collect();
+            if !pts.is_empty() {
+                out.push(Ser {
+                    labels: s.labels,
+                    drop: false,
+                    pts,
+                });
+            }
+        }
+        Ok((out, off, range, at))
+    }
+
+    /// Evaluates a subquery's inner expression on its own step grid. Returns the series
+    /// (points at inner step times) and (offset, range, `@` time).
+    pub fn eval_subquery(&mut self, sq: &Subquery) -> R<(Vec<Ser>, Window)> {
+        let off = match &sq.offset {
+            Some(d) => self.dur_ms(d, true)?,
+            None => 0,
+        };
+        let range = self.dur_ms(&sq.range, false)?;
+        let step = match &sq.step {
+            Some(d) => self.dur_ms(d, false)?,
+            None => self.opts.subquery_step_ms,
+        };
+        let at = self.at_ms(&sq.at);
+        let (pstart, pend) = match at {
+            Some(a) => (a, a),
+            None => {
+                let aligned_end =
+                    self.start + ((self.end - self.start) / self.interval) * self.interval;
+                (self.start, aligned_end)
+            }
+        };
+        let end = pend - off;
+        let x = pstart - off - range;
+        let mut start = step * (x / step);
+        if start <= x {
+            start += step;
+        }
+        let saved = (self.start, self.end, self.interval);
+        self.start = start;
+        self.end = end;
+        self.interval = step;
+        let v = self.eval(&sq.expr);
+        (self.start, self.end, self.interval) = saved;
+        let ser = v?.vector();
+        Ok((ser, (off, range, at)))
+    }
+
+    /// Final shaping: names dropped where flagged, same-labelset series merged, the value
+    /// converted to the API shape.
+    fn finish(&mut self, v: Val, expr: &Expr, instant: bool) -> R<Value> {
+        let t = self.start;
+        match v {
+            Val::Str(s) => Ok(Value::String { t, v: s }),
+            Val::Scalar(s) => {
+                if instant {
+                    Ok(Value::Scalar {
+                        t,
+                        v: s.first().copied().unwrap_or(f64::NAN),
+                    })
+                } else {
+                    let points = s
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &v)| Point { t: self.ts(i), v })
+                        .collect();
+                    Ok(Value::Matrix(vec![Series {
+                        labels: Labels::new(),
+                        points,
+                    }]))
+                }
+            }
+            Val::Vector(ss) | Val::Matrix(ss) => {
+                let ss = drop_names_and_merge(ss)?;
+                if instant && expr.value_type() == ValueType::Vector {
+                    Ok(Value::Vector(
+                        ss.into_iter()
+                            .filter_map(|s| {
+                                s.pts.first().map(|p| InstantSample {
+                                    labels: s.labels,
+                                    t: p.t,
+                                    v: p.v,
+                                })
+                            })
+                            .collect(),
+                    ))
+                } else {
+                    let mut m: Vec<Series> = ss
+                        .into_iter()
+                        .map(|s| Series {
+                            labels: s.labels,
+                            points: s.pts,
+                        })
+                        .collect();
+                    m.sort_by(|a, b| a.labels.cmp(&b.labels));
+                    Ok(Value::Matrix(m))
+                }
+            }
+        }
+    }
+}
+
+/// Drops `__name__` from flagged series and merges series that end up with one labelset;
+/// two points at one timestamp are an error (Prometheus's `cleanupMetricLabels`).
+pub(crate) fn drop_names_and_merge(mut ss: Vec<Ser>) -> R<Vec<Ser>> {
+    for s in &mut ss {
+        if s.drop {
+            s.labels = s.labels.without(&[crate::model::METRIC_NAME]);
+            s.drop = false;
+        }
+    }
+    merge_same_labels(ss)
+}
+
+/// Merges series with equal labels, keeping first-seen order.
+pub(crate) fn merge_same_labels(ss: Vec<Ser>) -> R<Vec<Ser>> {
+    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(ss.len());
+    let mut out: Vec<Ser> = Vec::with_capacity(ss.len());
+    let mut merged = false;
+    for s in ss {
+        match index.get(&s.labels) {
+            Some(&i) => {
+                out[i].pts.extend(s.pts);
+                merged = true;
+                let o = &mut out[i];
+                o.pts.sort_by_key(|p| p.t);
+                if o.pts.windows(2).any(|w| w[0].t == w[1].t) {
+                    return fail("vector cannot contain metrics with the same labelset");
+                }
+            }
+            None => {
+                index.insert(s.labels.clone(), out.len());
+                out.push(s);
+            }
+        }
+    }
+    let _ = merged;
+    Ok(out)
+}
