@@ -32,6 +32,10 @@ complete -c prombox -n "__fish_prombox_needs_command" -f -a "compact" -d 'Turn s
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "inspect" -d 'List a data dir\'s blocks and segments, top series; verify checksums'
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "export" -d 'Stream stored samples out as OpenMetrics, JSON lines or CSV'
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "delete" -d 'Delete series samples (a tombstone, applied by compact)'
+complete -c prombox -n "__fish_prombox_needs_command" -f -a "query" -d 'Run a PromQL instant or range query'
+complete -c prombox -n "__fish_prombox_needs_command" -f -a "series" -d 'List the series matching selectors'
+complete -c prombox -n "__fish_prombox_needs_command" -f -a "labels" -d 'List label names, or one label\'s values'
+complete -c prombox -n "__fish_prombox_needs_command" -f -a "test" -d 'Run PromQL test scripts (load/eval format)'
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c prombox -n "__fish_prombox_using_subcommand check; and not __fish_seen_subcommand_from metrics help" -s h -l help -d 'Print help'
 complete -c prombox -n "__fish_prombox_using_subcommand check; and not __fish_seen_subcommand_from metrics help" -s V -l version -d 'Print version'
@@ -80,11 +84,51 @@ complete -c prombox -n "__fish_prombox_using_subcommand delete" -l start -d 'Del
 complete -c prombox -n "__fish_prombox_using_subcommand delete" -l end -d 'Delete up to this time, inclusive (default: the end)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c prombox -n "__fish_prombox_using_subcommand delete" -s V -l version -d 'Print version'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete help" -f -a "check" -d 'Check expositions for errors and lint problems'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete help" -f -a "store" -d 'Ingest expositions (text or OpenMetrics) into a data dir'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete help" -f -a "compact" -d 'Turn stored segments into compressed blocks; apply deletes and retention'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete help" -f -a "inspect" -d 'List a data dir\'s blocks and segments, top series; verify checksums'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete help" -f -a "export" -d 'Stream stored samples out as OpenMetrics, JSON lines or CSV'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete help" -f -a "delete" -d 'Delete series samples (a tombstone, applied by compact)'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c prombox -n "__fish_prombox_using_subcommand query" -l data -d 'The data dir' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand query" -l time -d 'Evaluation time of an instant query (RFC 3339 or Unix seconds; default: now)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand query" -l start -d 'Start of a range query' -r
+complete -c prombox -n "__fish_prombox_using_subcommand query" -l end -d 'End of a range query' -r
+complete -c prombox -n "__fish_prombox_using_subcommand query" -l step -d 'Step of a range query (default: the range / 250, at least 1s)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand query" -l format -d 'Output format' -r -f -a "table\t'Aligned columns for reading'
+json\t'The Prometheus HTTP API response'
+jsonl\t'One JSON object per series'
+csv\t'Comma-separated, one row per sample'
+tsv\t'Tab-separated, one row per sample'
+chart\t'A terminal line chart (range queries)'"
+complete -c prombox -n "__fish_prombox_using_subcommand query" -l lookback-delta -d 'How far back an instant selector looks for a sample' -r
+complete -c prombox -n "__fish_prombox_using_subcommand query" -l max-samples -d 'The most samples the query may hold in memory at once' -r
+complete -c prombox -n "__fish_prombox_using_subcommand query" -l timeout -d 'Give up after this long' -r
+complete -c prombox -n "__fish_prombox_using_subcommand query" -l explain -d 'Print the expression\'s canonical form and exit (no data dir needed)'
+complete -c prombox -n "__fish_prombox_using_subcommand query" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c prombox -n "__fish_prombox_using_subcommand query" -s V -l version -d 'Print version'
+complete -c prombox -n "__fish_prombox_using_subcommand series" -l match -d 'Series selector (repeatable: series matching any)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand series" -l data -d 'The data dir' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand series" -l start -d 'Only series with samples from this time (RFC 3339 or Unix seconds)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand series" -l end -d 'Only series with samples up to this time' -r
+complete -c prombox -n "__fish_prombox_using_subcommand series" -l format -d 'Output format' -r -f -a "text\t'One per line'
+json\t'The Prometheus HTTP API response'"
+complete -c prombox -n "__fish_prombox_using_subcommand series" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c prombox -n "__fish_prombox_using_subcommand series" -s V -l version -d 'Print version'
+complete -c prombox -n "__fish_prombox_using_subcommand labels" -l match -d 'Only series matching this selector (repeatable: any)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand labels" -l data -d 'The data dir' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand labels" -l start -d 'Only series with samples from this time (RFC 3339 or Unix seconds)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand labels" -l end -d 'Only series with samples up to this time' -r
+complete -c prombox -n "__fish_prombox_using_subcommand labels" -l format -d 'Output format' -r -f -a "text\t'One per line'
+json\t'The Prometheus HTTP API response'"
+complete -c prombox -n "__fish_prombox_using_subcommand labels" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c prombox -n "__fish_prombox_using_subcommand labels" -s V -l version -d 'Print version'
+complete -c prombox -n "__fish_prombox_using_subcommand test" -s v -l verbose -d 'List every skipped case with its reason (default: counts per reason)'
+complete -c prombox -n "__fish_prombox_using_subcommand test" -s h -l help -d 'Print help'
+complete -c prombox -n "__fish_prombox_using_subcommand test" -s V -l version -d 'Print version'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "check" -d 'Check expositions for errors and lint problems'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "store" -d 'Ingest expositions (text or OpenMetrics) into a data dir'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "compact" -d 'Turn stored segments into compressed blocks; apply deletes and retention'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "inspect" -d 'List a data dir\'s blocks and segments, top series; verify checksums'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "export" -d 'Stream stored samples out as OpenMetrics, JSON lines or CSV'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "delete" -d 'Delete series samples (a tombstone, applied by compact)'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "query" -d 'Run a PromQL instant or range query'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "series" -d 'List the series matching selectors'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "labels" -d 'List label names, or one label\'s values'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "test" -d 'Run PromQL test scripts (load/eval format)'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c prombox -n "__fish_prombox_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "metrics" -d 'Validate expositions and lint them like promtool\'s check metrics'

@@ -14,5 +14,6 @@
 pub mod cli;
 pub mod expfmt;
 pub mod model;
+pub mod output;
 pub mod promql;
 pub mod storage;

@@ -7,5 +7,6 @@ mod check_metrics;
 mod conformance;
 mod expfmt;
 mod generated;
+mod promql;
 mod promtool;
 mod storage;

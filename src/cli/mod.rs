@@ -12,7 +12,11 @@ pub mod doc;
 mod export;
 mod input;
 mod inspect;
+mod labels;
+mod query;
+mod series;
 mod store;
+mod test;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -28,7 +32,9 @@ Examples:
   Check an exposition file (text or OpenMetrics), with promtool's lints:
     prombox check metrics metrics.prom
   Check what an exporter serves:
-    curl -s localhost:9100/metrics | prombox check metrics";
+    curl -s localhost:9100/metrics | prombox check metrics
+  Query it with PromQL:
+    prombox query --data data 'rate(node_cpu_seconds_total[5m])'";
 
 /// The Prometheus monitoring system as one binary of composable Unix subcommands.
 #[derive(Parser, Debug)]
@@ -52,6 +58,14 @@ enum Command {
     Export(export::Args),
     /// Delete series samples (a tombstone, applied by compact).
     Delete(delete::Args),
+    /// Run a PromQL instant or range query.
+    Query(query::Args),
+    /// List the series matching selectors.
+    Series(series::Args),
+    /// List label names, or one label's values.
+    Labels(labels::Args),
+    /// Run PromQL test scripts (load/eval format).
+    Test(test::Args),
 }
 
 /// The clap definition, for documentation and completions.
@@ -94,6 +108,10 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Export(args) => export::run(args),
         Command::Delete(args) => delete::run(args),
+        Command::Query(args) => query::run(args),
+        Command::Series(args) => series::run(args),
+        Command::Labels(args) => labels::run(args),
+        Command::Test(args) => test::run(args),
     };
     match result {
         Ok(status) => status.into(),

@@ -436,13 +436,8 @@ pub fn format_float_plain(v: f64) -> String {
             "-Inf".into()
         };
     }
-    let s = format!("{v}");
-    if s.contains('e') {
-        // Rust prints very large/small numbers without exponent already; keep as is.
-        s
-    } else {
-        s
-    }
+    // Rust's `Display` is the shortest round-trip decimal without an exponent, as Go's 'f'.
+    format!("{v}")
 }
 
 fn fmt_dur(f: &mut fmt::Formatter<'_>, d: &DurExpr, top: bool) -> fmt::Result {
@@ -639,15 +634,4 @@ impl fmt::Display for Expr {
             }
         }
     }
-}
-
-/// Writes a label-name list for messages (`a, b`).
-pub fn label_list(names: &[String]) -> String {
-    names.join(", ")
-}
-
-#[allow(dead_code)]
-fn _assert_send() {
-    fn is_send<T: Send + Sync>() {}
-    is_send::<Expr>();
 }

@@ -1,0 +1,107 @@
+//! `prombox series`: the series matching selectors (the API's `/api/v1/series`).
+
+use std::collections::BTreeSet;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::{parse_selector_arg, parse_time_arg, Status};
+use crate::model::{Labels, Matcher};
+use crate::storage::Db;
+
+const EXAMPLES: &str = "\
+Prints one label set per line in PromQL form, or with --format json the API's
+{\"status\":\"success\",\"data\":[{...}]}.
+
+Examples:
+  prombox series --data data --match up
+  prombox series --data data --match '{job=\"node\"}' --match 'process_start_time_seconds' --format json";
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ListFormat {
+    /// One per line
+    Text,
+    /// The Prometheus HTTP API response
+    Json,
+}
+
+/// The data dir and time range shared by `series` and `labels`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Scope {
+    /// The data dir.
+    #[arg(long, value_name = "DIR", default_value = "data")]
+    pub data: PathBuf,
+    /// Only series with samples from this time (RFC 3339 or Unix seconds).
+    #[arg(long, value_name = "TIME", value_parser = parse_time_arg)]
+    pub start: Option<i64>,
+    /// Only series with samples up to this time.
+    #[arg(long, value_name = "TIME", value_parser = parse_time_arg)]
+    pub end: Option<i64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    /// Series selector (repeatable: series matching any).
+    #[arg(long = "match", value_name = "SELECTOR", required = true, value_parser = parse_selector_arg)]
+    matches: Vec<Vec<Matcher>>,
+    #[command(flatten)]
+    scope: Scope,
+}
+
+/// The label sets matching any selector, sorted.
+pub(crate) fn matching(
+    db: &Db,
+    matches: &[Vec<Matcher>],
+    start: Option<i64>,
+    end: Option<i64>,
+) -> anyhow::Result<BTreeSet<Labels>> {
+    let (mint, maxt) = (start.unwrap_or(i64::MIN), end.unwrap_or(i64::MAX));
+    let mut out = BTreeSet::new();
+    let all: Vec<Vec<Matcher>> = if matches.is_empty() {
+        vec![Vec::new()]
+    } else {
+        matches.to_vec()
+    };
+    for ms in &all {
+        for s in db.select(ms, mint, maxt)? {
+            if mint == i64::MIN && maxt == i64::MAX || !db.samples(&s, mint, maxt)?.is_empty() {
+                out.insert(s.labels);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(args: Args) -> anyhow::Result<Status> {
+    let sc = &args.scope;
+    let db = Db::open(&sc.data).context("series")?;
+    let set = matching(&db, &args.matches, sc.start, sc.end).context("series")?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    match sc.format {
+        ListFormat::Text => {
+            for l in &set {
+                writeln!(out, "{l}")?;
+            }
+        }
+        ListFormat::Json => {
+            let data: Vec<serde_json::Map<String, serde_json::Value>> = set
+                .iter()
+                .map(|l| {
+                    l.iter()
+                        .map(|lb| (lb.name.clone(), serde_json::Value::from(lb.value.clone())))
+                        .collect()
+                })
+                .collect();
+            let v = serde_json::json!({"status": "success", "data": data});
+            serde_json::to_writer(&mut out, &v)?;
+            writeln!(out)?;
+        }
+    }
+    out.flush()?;
+    Ok(Status::Ok)
+}
