@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use super::ast::{AggOp, Aggregate};
 use super::eval::{fail, Cursors, Ev, Out, Ser, Val, R};
-use super::value::Point;
+use super::value::{invalid_quantile, Point};
 use crate::model::{Labels, METRIC_NAME};
 
 /// One Kahan-Neumaier step: returns the new sum and compensation.
@@ -158,50 +158,25 @@ pub(crate) fn eval_aggregate(ev: &mut Ev, a: &Aggregate) -> R<Val> {
             if pnan {
                 return fail("Ratio value is NaN");
             }
-            if pmax > 1.0 {
-                ev.warn(
-                    format!(
-                        "ratio value should be between -1 and 1, got {}, capping to 1",
-                        super::value::go_g(pmax)
-                    ),
-                    pspan,
-                );
-            }
-            if pmin < -1.0 {
-                ev.warn(
-                    format!(
-                        "ratio value should be between -1 and 1, got {}, capping to -1",
-                        super::value::go_g(pmin)
-                    ),
-                    pspan,
-                );
+            for (bad, v, cap) in [(pmax > 1.0, pmax, 1.0), (pmin < -1.0, pmin, -1.0)] {
+                if bad {
+                    ev.warn(
+                        format!(
+                            "ratio value should be between -1 and 1, got {}, capping to {}",
+                            super::value::go_g(v),
+                            super::value::go_g(cap)
+                        ),
+                        pspan,
+                    );
+                }
             }
             return k_aggregate(ev, a, &input, &group_of, ngroups, &params);
         }
         AggOp::Quantile => {
-            if pnan {
-                ev.warn(
-                    "quantile value should be between 0 and 1, got NaN".into(),
-                    pspan,
-                );
-            }
-            if pmax > 1.0 {
-                ev.warn(
-                    format!(
-                        "quantile value should be between 0 and 1, got {}",
-                        super::value::go_g(pmax)
-                    ),
-                    pspan,
-                );
-            }
-            if pmin < 0.0 {
-                ev.warn(
-                    format!(
-                        "quantile value should be between 0 and 1, got {}",
-                        super::value::go_g(pmin)
-                    ),
-                    pspan,
-                );
+            for (bad, v) in [(pnan, f64::NAN), (pmax > 1.0, pmax), (pmin < 0.0, pmin)] {
+                if bad {
+                    ev.warn(invalid_quantile(v), pspan);
+                }
             }
         }
         _ => {}
@@ -479,7 +454,8 @@ fn min_entry(h: &[(usize, f64)], reverse: bool) -> (usize, f64) {
     (best, h[best].1)
 }
 
-fn cmp_desc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
+/// Descending, NaN last (the order of `sort_desc` and `topk` output).
+pub(crate) fn cmp_desc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
     use std::cmp::Ordering::*;
     match (a.is_nan(), b.is_nan()) {
         (true, true) => Equal,
@@ -489,7 +465,8 @@ fn cmp_desc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
     }
 }
 
-fn cmp_asc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
+/// Ascending, NaN last (the order of `sort` and `bottomk` output).
+pub(crate) fn cmp_asc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
     use std::cmp::Ordering::*;
     match (a.is_nan(), b.is_nan()) {
         (true, true) => Equal,

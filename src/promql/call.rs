@@ -8,11 +8,11 @@
 
 use std::collections::HashMap;
 
-use super::aggregate::{kahan_inc, quantile, sort_nan_first};
+use super::aggregate::{cmp_asc_nan_last, cmp_desc_nan_last, kahan_inc, quantile, sort_nan_first};
 use super::ast::{Call, Expr, Span};
 use super::eval::{fail, merge_same_labels, Cursors, Ev, Out, Ser, Val, R};
 use super::functions::Function;
-use super::value::{go_g, Monotonicity, Point};
+use super::value::{almost_equal, go_g, invalid_quantile, Monotonicity, Point};
 use crate::model::matcher::MatchOp;
 use crate::model::{Labels, METRIC_NAME};
 
@@ -257,8 +257,8 @@ pub(crate) fn eval_call(ev: &mut Ev, c: &Call) -> R<Val> {
                 .collect();
             let first = |s: &Ser| s.pts.first().map_or(f64::NAN, |p| p.v);
             match c.func {
-                F::Sort => v.sort_by(|a, b| asc_nan_last(first(a), first(b))),
-                F::SortDesc => v.sort_by(|a, b| desc_nan_last(first(a), first(b))),
+                F::Sort => v.sort_by(|a, b| cmp_asc_nan_last(first(a), first(b))),
+                F::SortDesc => v.sort_by(|a, b| cmp_desc_nan_last(first(a), first(b))),
                 F::SortByLabel => v.sort_by(|a, b| by_label(a, b, &label_args)),
                 _ => v.sort_by(|a, b| by_label(b, a, &label_args)),
             }
@@ -303,26 +303,6 @@ pub(crate) fn eval_call(ev: &mut Ev, c: &Call) -> R<Val> {
         | F::TsOfLastOverTime
         | F::TsOfMaxOverTime
         | F::TsOfMinOverTime => range_call(ev, c),
-    }
-}
-
-fn desc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
-    use std::cmp::Ordering::*;
-    match (a.is_nan(), b.is_nan()) {
-        (true, true) => Equal,
-        (true, false) => Greater,
-        (false, true) => Less,
-        _ => b.partial_cmp(&a).expect("not NaN"),
-    }
-}
-
-fn asc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
-    use std::cmp::Ordering::*;
-    match (a.is_nan(), b.is_nan()) {
-        (true, true) => Equal,
-        (true, false) => Greater,
-        (false, true) => Less,
-        _ => a.partial_cmp(&b).expect("not NaN"),
     }
 }
 
@@ -534,22 +514,6 @@ fn sort_coalesce(b: &mut Vec<Bucket>) {
     *b = out;
 }
 
-fn almost_equal(a: f64, b: f64, eps: f64) -> bool {
-    if a.is_nan() && b.is_nan() {
-        return true;
-    }
-    if a == b {
-        return true;
-    }
-    let min_normal = f64::from_bits(0x0010000000000000);
-    let abs_sum = a.abs() + b.abs();
-    let diff = (a - b).abs();
-    if a == 0.0 || b == 0.0 || abs_sum < min_normal {
-        return diff < eps * min_normal;
-    }
-    diff / abs_sum.min(f64::MAX) < eps
-}
-
 /// Prometheus's `BucketQuantile`: the quantile, whether monotonicity was forced, and the
 /// bucket range and largest fix.
 fn bucket_quantile(q: f64, b: &mut Vec<Bucket>) -> (f64, Option<(f64, f64, f64)>) {
@@ -758,10 +722,7 @@ fn classic_histogram(ev: &mut Ev, c: &Call) -> R<Val> {
         if kind != Function::HistogramFraction {
             for (k, q) in qs.iter().enumerate() {
                 if q.is_nan() || !(0.0..=1.0).contains(q) {
-                    ev.warn(
-                        format!("quantile value should be between 0 and 1, got {}", go_g(*q)),
-                        scalar_args[k].span(),
-                    );
+                    ev.warn(invalid_quantile(*q), scalar_args[k].span());
                 }
             }
         }
@@ -794,7 +755,12 @@ fn classic_histogram(ev: &mut Ev, c: &Call) -> R<Val> {
                 if buckets[g].is_empty() {
                     continue;
                 }
-                let mut b = buckets[g].clone();
+                // Several quantiles reuse the buckets (sorting them is idempotent).
+                let mut b = if quantiles.len() > 1 {
+                    buckets[g].clone()
+                } else {
+                    std::mem::take(&mut buckets[g])
+                };
                 let v = if kind == Function::HistogramFraction {
                     bucket_fraction(qs[0], qs[1], &mut b)
                 } else {
@@ -893,13 +859,9 @@ fn range_call(ev: &mut Ev, c: &Call) -> R<Val> {
         }
     }
     if f == F::QuantileOverTime {
-        for (i, q) in scalar_args[0].iter().enumerate() {
-            let any_data = i < ev.steps();
-            if any_data && !series.is_empty() && (q.is_nan() || *q < 0.0 || *q > 1.0) {
-                ev.warn(
-                    format!("quantile value should be between 0 and 1, got {}", go_g(*q)),
-                    c.args[0].span(),
-                );
+        for q in &scalar_args[0] {
+            if !series.is_empty() && (q.is_nan() || *q < 0.0 || *q > 1.0) {
+                ev.warn(invalid_quantile(*q), c.args[0].span());
             }
         }
     }
@@ -907,7 +869,6 @@ fn range_call(ev: &mut Ev, c: &Call) -> R<Val> {
     let range_secs = range as f64 / 1000.0;
     let mut out = Vec::with_capacity(series.len());
     let mut step_scalars = vec![0.0; scalar_args.len()];
-    let mut counter_info: Option<String> = None;
     for s in &series {
         ev.tick()?;
         let mut pts = Vec::new();
@@ -951,7 +912,6 @@ fn range_call(ev: &mut Ev, c: &Call) -> R<Val> {
                     .iter()
                     .any(|x| name.ends_with(x))
             {
-                counter_info = Some(name.to_string());
                 ev.info(
                     format!(
                         "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {}",
@@ -970,7 +930,6 @@ fn range_call(ev: &mut Ev, c: &Call) -> R<Val> {
             });
         }
     }
-    let _ = counter_info;
     if f == F::AbsentOverTime {
         let mut found = vec![false; n];
         for s in &out {

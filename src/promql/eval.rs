@@ -522,6 +522,23 @@ impl<'a> Ev<'a> {
 
     /// An instant vector selector over all steps.
     pub fn eval_selector(&mut self, s: &Selector) -> R<Vec<Ser>> {
+        self.instant_points(s, false, |x| x.v)
+    }
+
+    /// The timestamps of the samples an instant selector picks at each step (for
+    /// `timestamp(selector)`); the name is dropped.
+    pub fn eval_selector_timestamps(&mut self, s: &Selector) -> R<Vec<Ser>> {
+        self.instant_points(s, true, |x| x.t as f64 / 1000.0)
+    }
+
+    /// For each step, the latest sample in `(t - offset - lookback, t - offset]` (or at the
+    /// `@` time), unless it is a staleness marker; `value` picks what the point holds.
+    fn instant_points(
+        &mut self,
+        s: &Selector,
+        drop: bool,
+        value: impl Fn(Sample) -> f64,
+    ) -> R<Vec<Ser>> {
         let off = match &s.offset {
             Some(d) => self.dur_ms(d, true)?,
             None => 0,
@@ -536,94 +553,38 @@ impl<'a> Ev<'a> {
         let n = self.steps();
         let mut out = Vec::with_capacity(series.len());
         for st in series {
-            let mut pts = Vec::new();
             let smp = &st.samples;
-            let lookup = |j: &mut usize, r: i64| -> Option<f64> {
+            // Samples are sorted and reference times only grow, so one cursor suffices.
+            let lookup = |j: &mut usize, r: i64| -> Option<Sample> {
                 while *j < smp.len() && smp[*j].t <= r {
                     *j += 1;
                 }
-                if *j == 0 {
-                    return None;
-                }
-                let p = smp[*j - 1];
-                if p.t <= r - lb || is_stale_nan(p.v) {
-                    return None;
-                }
-                Some(p.v)
+                let p = *smp.get(j.checked_sub(1)?)?;
+                (p.t > r - lb && !is_stale_nan(p.v)).then_some(p)
             };
             let mut j = 0;
-            match at {
-                Some(a) => {
-                    if let Some(v) = lookup(&mut j, a - off) {
-                        pts.extend((0..n).map(|i| Point { t: self.ts(i), v }));
-                    }
-                }
-                None => {
-                    for i in 0..n {
+            let pts: Vec<Point> = match at {
+                Some(a) => match lookup(&mut j, a - off) {
+                    Some(x) => (0..n)
+                        .map(|i| Point {
+                            t: self.ts(i),
+                            v: value(x),
+                        })
+                        .collect(),
+                    None => Vec::new(),
+                },
+                None => (0..n)
+                    .filter_map(|i| {
                         let t = self.ts(i);
-                        if let Some(v) = lookup(&mut j, t - off) {
-                            pts.push(Point { t, v });
-                        }
-                    }
-                }
-            }
+                        lookup(&mut j, t - off).map(|x| Point { t, v: value(x) })
+                    })
+                    .collect(),
+            };
             if !pts.is_empty() {
                 self.charge(pts.len())?;
                 out.push(Ser {
                     labels: st.labels,
-                    drop: false,
-                    pts,
-                });
-            }
-        }
-        Ok(out)
-    }
-
-    /// The timestamps of the samples an instant selector picks at each step (for
-    /// `timestamp(selector)`).
-    pub fn eval_selector_timestamps(&mut self, s: &Selector) -> R<Vec<Ser>> {
-        let off = match &s.offset {
-            Some(d) => self.dur_ms(d, true)?,
-            None => 0,
-        };
-        let at = self.at_ms(&s.at);
-        let lb = self.opts.lookback_ms;
-        let (lo, hi) = match at {
-            Some(a) => (a - off, a - off),
-            None => (self.start - off, self.end - off),
-        };
-        let series = self.select(&s.matchers, lo - lb + 1, hi)?;
-        let n = self.steps();
-        let mut out = Vec::new();
-        for st in series {
-            let smp = &st.samples;
-            let mut pts = Vec::new();
-            let mut j = 0;
-            for i in 0..n {
-                let t = self.ts(i);
-                let r = at.unwrap_or(t) - off;
-                if at.is_some() {
-                    j = 0;
-                }
-                while j < smp.len() && smp[j].t <= r {
-                    j += 1;
-                }
-                if j == 0 {
-                    continue;
-                }
-                let p = smp[j - 1];
-                if p.t <= r - lb || is_stale_nan(p.v) {
-                    continue;
-                }
-                pts.push(Point {
-                    t,
-                    v: p.t as f64 / 1000.0,
-                });
-            }
-            if !pts.is_empty() {
-                out.push(Ser {
-                    labels: st.labels,
-                    drop: true,
+                    drop,
                     pts,
                 });
             }
@@ -794,12 +755,10 @@ pub(crate) fn drop_names_and_merge(mut ss: Vec<Ser>) -> R<Vec<Ser>> {
 pub(crate) fn merge_same_labels(ss: Vec<Ser>) -> R<Vec<Ser>> {
     let mut index: HashMap<Labels, usize> = HashMap::with_capacity(ss.len());
     let mut out: Vec<Ser> = Vec::with_capacity(ss.len());
-    let mut merged = false;
     for s in ss {
         match index.get(&s.labels) {
             Some(&i) => {
                 out[i].pts.extend(s.pts);
-                merged = true;
                 let o = &mut out[i];
                 o.pts.sort_by_key(|p| p.t);
                 if o.pts.windows(2).any(|w| w[0].t == w[1].t) {
@@ -812,6 +771,5 @@ pub(crate) fn merge_same_labels(ss: Vec<Ser>) -> R<Vec<Ser>> {
             }
         }
     }
-    let _ = merged;
     Ok(out)
 }

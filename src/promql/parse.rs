@@ -892,40 +892,20 @@ impl<'a> Parser<'a> {
         Ok(d)
     }
 
-    fn set_offset(&mut self, e: Expr, d: DurExpr) -> R<Expr> {
+    fn set_offset(&mut self, mut e: Expr, d: DurExpr) -> R<Expr> {
         let end = self.last_closing;
-        let dup =
-            |p: &Self, span: Span| p.error(span, "offset may not be set multiple times".into());
-        match e {
-            Expr::Selector(mut s) => {
-                if s.offset.is_some() {
-                    return Err(dup(self, s.span));
-                }
-                s.offset = Some(d);
-                s.span.end = end;
-                Ok(Expr::Selector(s))
-            }
-            Expr::Matrix(mut m) => {
-                if m.selector.offset.is_some() {
-                    return Err(dup(self, m.span));
-                }
-                m.selector.offset = Some(d);
-                m.span.end = end;
-                Ok(Expr::Matrix(m))
-            }
-            Expr::Subquery(mut s) => {
-                if s.offset.is_some() {
-                    return Err(dup(self, s.span));
-                }
-                s.offset = Some(d);
-                s.span.end = end;
-                Ok(Expr::Subquery(s))
-            }
-            other => Err(self.error(
-                other.span(),
+        let Some((offset, _, span)) = modifiers(&mut e) else {
+            return Err(self.error(
+                e.span(),
                 "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery".into(),
-            )),
+            ));
+        };
+        if offset.is_some() {
+            return Err(self.error(*span, "offset may not be set multiple times".into()));
         }
+        *offset = Some(d);
+        span.end = end;
+        Ok(e)
     }
 
     fn set_at(&mut self, e: Expr) -> R<Expr> {
@@ -967,39 +947,30 @@ impl<'a> Parser<'a> {
             _ => return Err(self.unexpected(&t, "@", "timestamp")),
         };
         let end = self.last_closing;
-        let dup = |p: &Self, span: Span| {
-            p.error(span, "@ <timestamp> may not be set multiple times".into())
-        };
-        match e {
-            Expr::Selector(mut s) => {
-                if s.at.is_some() {
-                    return Err(dup(self, s.span));
-                }
-                s.at = Some(at);
-                s.span.end = end;
-                Ok(Expr::Selector(s))
-            }
-            Expr::Matrix(mut m) => {
-                if m.selector.at.is_some() {
-                    return Err(dup(self, m.span));
-                }
-                m.selector.at = Some(at);
-                m.span.end = end;
-                Ok(Expr::Matrix(m))
-            }
-            Expr::Subquery(mut s) => {
-                if s.at.is_some() {
-                    return Err(dup(self, s.span));
-                }
-                s.at = Some(at);
-                s.span.end = end;
-                Ok(Expr::Subquery(s))
-            }
-            other => Err(self.error(
-                other.span(),
+        let mut e = e;
+        let Some((_, slot, span)) = modifiers(&mut e) else {
+            return Err(self.error(
+                e.span(),
                 "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery".into(),
-            )),
+            ));
+        };
+        if slot.is_some() {
+            return Err(self.error(*span, "@ <timestamp> may not be set multiple times".into()));
         }
+        *slot = Some(at);
+        span.end = end;
+        Ok(e)
+    }
+}
+
+/// The `offset` and `@` slots and the span of a node that takes them (selectors, range
+/// selectors, subqueries).
+fn modifiers(e: &mut Expr) -> Option<(&mut Option<DurExpr>, &mut Option<At>, &mut Span)> {
+    match e {
+        Expr::Selector(s) => Some((&mut s.offset, &mut s.at, &mut s.span)),
+        Expr::Matrix(m) => Some((&mut m.selector.offset, &mut m.selector.at, &mut m.span)),
+        Expr::Subquery(s) => Some((&mut s.offset, &mut s.at, &mut s.span)),
+        _ => None,
     }
 }
 

@@ -16,7 +16,10 @@ use super::ast::{At, Expr};
 use super::eval::{evaluate, MemStorage, Options, Range};
 use super::lex::{lex, T};
 use super::parse::{parse, parse_number};
-use super::value::{labels_string, Annotations, Value};
+use super::value::{almost_equal, labels_string, Annotations, Value};
+
+/// The relative tolerance of expected values (upstream's `defaultEpsilon`).
+const EPSILON: f64 = 1e-6;
 use crate::model::labels::Label;
 use crate::model::{stale_nan, Labels, Sample, METRIC_NAME};
 
@@ -741,7 +744,8 @@ fn exec_eval(storage: &MemStorage, c: &EvalCmd, opts: &Options) -> Result<(), St
         };
         let res = run_query(storage, &e, r, &opts);
         let ok = res.is_ok();
-        check_run(c, &q, res.clone())?;
+        let scalar = matches!(res, Ok((Value::Scalar { .. }, _)));
+        check_run(c, &q, res)?;
         if !ok || c.fail || c.exclude_from_range {
             continue;
         }
@@ -774,12 +778,13 @@ fn exec_eval(storage: &MemStorage, c: &EvalCmd, opts: &Options) -> Result<(), St
                     })
             })
             .collect();
-        let as_value = match res {
-            Ok((Value::Scalar { .. }, _)) => Value::Scalar {
+        let as_value = if scalar {
+            Value::Scalar {
                 t,
                 v: vec.first().map_or(f64::NAN, |s| s.v),
-            },
-            _ => Value::Vector(vec),
+            }
+        } else {
+            Value::Vector(vec)
         };
         compare(c, &as_value).map_err(|e| format!("{q} (range mode): {e}"))?;
     }
@@ -945,27 +950,6 @@ fn check_annotations(c: &EvalCmd, q: &str, annos: &Annotations) -> Result<(), St
     Ok(())
 }
 
-/// Prometheus's `almost.Equal` with the scripts' tolerance.
-pub fn almost_equal(a: f64, b: f64) -> bool {
-    let eps = 1e-6;
-    if crate::model::is_stale_nan(a) || crate::model::is_stale_nan(b) {
-        return crate::model::is_stale_nan(a) && crate::model::is_stale_nan(b);
-    }
-    if a.is_nan() && b.is_nan() {
-        return true;
-    }
-    if a == b {
-        return true;
-    }
-    let min_normal = f64::from_bits(0x0010000000000000);
-    let abs_sum = a.abs() + b.abs();
-    let diff = (a - b).abs();
-    if a == 0.0 || b == 0.0 || abs_sum < min_normal {
-        return diff < eps * min_normal;
-    }
-    diff / abs_sum.min(f64::MAX) < eps
-}
-
 fn fmt_vals(vals: &[SeqValue]) -> String {
     vals.iter()
         .map(|v| match v {
@@ -1030,7 +1014,7 @@ fn compare(c: &EvalCmd, v: &Value) -> Result<(), String> {
                             p.t
                         ));
                     }
-                    if !almost_equal(p.v, e.1) {
+                    if !almost_equal(p.v, e.1, EPSILON) {
                         return Err(format!(
                             "expected {} at t={} for {}, got {}",
                             super::value::go_g(e.1),
@@ -1072,7 +1056,7 @@ fn compare(c: &EvalCmd, v: &Value) -> Result<(), String> {
                     Some(SeqValue::Float(f)) => *f,
                     _ => f64::NAN,
                 };
-                if !almost_equal(exp, s.v) {
+                if !almost_equal(exp, s.v, EPSILON) {
                     return Err(format!(
                         "expected {} for {} but got {}",
                         super::value::go_g(exp),
@@ -1099,7 +1083,7 @@ fn compare(c: &EvalCmd, v: &Value) -> Result<(), String> {
                     super::value::go_g(*v)
                 ));
             };
-            if !almost_equal(exp, *v) {
+            if !almost_equal(exp, *v, EPSILON) {
                 return Err(format!(
                     "expected scalar {} but got {}",
                     super::value::go_g(exp),

@@ -194,6 +194,29 @@ impl Annotations {
     }
 }
 
+/// The warning text for a quantile outside [0, 1].
+pub fn invalid_quantile(q: f64) -> String {
+    format!("quantile value should be between 0 and 1, got {}", go_g(q))
+}
+
+/// Prometheus's `almost.Equal`: equal within a relative `eps`, NaN equal to NaN, a staleness
+/// marker equal only to another.
+pub fn almost_equal(a: f64, b: f64, eps: f64) -> bool {
+    if crate::model::is_stale_nan(a) || crate::model::is_stale_nan(b) {
+        return crate::model::is_stale_nan(a) && crate::model::is_stale_nan(b);
+    }
+    if (a.is_nan() && b.is_nan()) || a == b {
+        return true;
+    }
+    let min_normal = f64::MIN_POSITIVE;
+    let abs_sum = a.abs() + b.abs();
+    let diff = (a - b).abs();
+    if a == 0.0 || b == 0.0 || abs_sum < min_normal {
+        return diff < eps * min_normal;
+    }
+    diff / abs_sum.min(f64::MAX) < eps
+}
+
 /// Go's `%g` for a float64 (shortest representation, exponent form for large/small).
 pub fn go_g(v: f64) -> String {
     let mut s = String::new();
