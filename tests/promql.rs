@@ -179,6 +179,47 @@ fn query_errors_and_annotations() {
     assert_eq!(text(&out.stdout), "sum by (job) (rate(x[5m]))\n");
 }
 
+/// `--timeout` stops a query that would run for long; too fine a range step is refused as
+/// Prometheus's API refuses it.
+#[test]
+fn query_timeout_and_resolution() {
+    let wd = Workdir::new("promql-timeout");
+    let mut text_in = String::from("# TYPE slow gauge\n");
+    for i in 0..50_000u64 {
+        text_in.push_str(&format!("slow {} {}\n", (i * 7919) % 1000, i * 1000));
+    }
+    let out = wd.run(&["store", "--data", "data"], text_in.as_bytes());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // 10,000 steps, each sorting a window of up to 50,000 samples: many seconds of work.
+    let range = ["--start", "0", "--end", "50000", "--step", "5s"];
+    let t0 = std::time::Instant::now();
+    let mut args = vec!["query", "--data", "data", "--timeout", "200ms"];
+    args.extend(range);
+    args.push("quantile_over_time(0.5, slow[1d])");
+    let out = wd.run(&args, b"");
+    let took = t0.elapsed();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "prombox: query: query timed out in expression evaluation\n"
+    );
+    // Not a performance target: the query must stop near its deadline, not run to the end.
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+
+    let out = wd.run(
+        &[
+            "query", "--data", "data", "--start", "0", "--end", "20000", "--step", "1s", "slow",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "prombox: query: exceeded maximum resolution of 11,000 points per timeseries. \
+         Try decreasing the query resolution (?step=XX)\n"
+    );
+}
+
 #[test]
 fn series_and_labels() {
     let wd = loaded();

@@ -116,6 +116,7 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
         timeout: Some(std::time::Duration::from_millis(args.timeout.max(1) as u64)),
         ..Options::default()
     };
+    range.check_resolution().context("query")?;
     let db = Db::open(&args.data).context("query")?;
     let (value, annos) = match promql::evaluate(&db, &expr, range, &opts) {
         Ok(r) => r,

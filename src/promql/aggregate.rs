@@ -182,124 +182,161 @@ pub(crate) fn eval_aggregate(ev: &mut Ev, a: &Aggregate) -> R<Val> {
         _ => {}
     }
 
-    let mut accs = vec![Acc::default(); ngroups];
-    let mut cur = Cursors::new(input.len());
-    for i in 0..n {
-        ev.tick()?;
-        let t = ev.ts(i);
-        for acc in accs.iter_mut() {
-            acc.seen = false;
-        }
+    let op = a.op;
+    let q_at = |i: usize| params.get(i).copied().unwrap_or(f64::NAN);
+    if op != AggOp::Quantile && ngroups * n <= SERIES_MAJOR_ACCS {
+        // Series by series, with an accumulator per group and step: each (group, step) still
+        // folds its series in input order, so the arithmetic is the same as step by step,
+        // and the points are read in memory order.
+        let mut accs = vec![Acc::default(); ngroups * n];
         for (si, s) in input.iter().enumerate() {
-            let Some(f) = cur.at(si, s, t) else { continue };
-            let acc = &mut accs[group_of[si]];
-            if !acc.seen {
-                *acc = Acc {
-                    seen: true,
-                    value: f,
-                    mean: f,
-                    kahan_c: 0.0,
-                    count: 1.0,
-                    incremental_mean: false,
-                    values: std::mem::take(&mut acc.values),
-                    drop: s.drop,
-                };
-                match a.op {
-                    AggOp::Stddev | AggOp::Stdvar => {
-                        acc.value = if f.is_nan() || f.is_infinite() {
-                            f64::NAN
-                        } else {
-                            0.0
-                        };
-                    }
-                    AggOp::Quantile => {
-                        acc.values.clear();
-                        acc.values.push(f);
-                    }
-                    AggOp::Group => acc.value = 1.0,
-                    _ => {}
-                }
-                continue;
-            }
-            if s.drop {
-                acc.drop = true;
-            }
-            match a.op {
-                AggOp::Sum => {
-                    (acc.value, acc.kahan_c) = kahan_inc(f, acc.value, acc.kahan_c);
-                }
-                AggOp::Avg => {
-                    acc.count += 1.0;
-                    let mut done = false;
-                    if !acc.incremental_mean {
-                        let (nv, nc) = kahan_inc(f, acc.value, acc.kahan_c);
-                        if !nv.is_infinite() {
-                            acc.value = nv;
-                            acc.kahan_c = nc;
-                            done = true;
-                        } else {
-                            acc.incremental_mean = true;
-                            acc.mean = acc.value / (acc.count - 1.0);
-                            acc.kahan_c /= acc.count - 1.0;
-                        }
-                    }
-                    if !done {
-                        let q = (acc.count - 1.0) / acc.count;
-                        (acc.mean, acc.kahan_c) =
-                            kahan_inc(f / acc.count, q * acc.mean, q * acc.kahan_c);
-                    }
-                }
-                AggOp::Group => {}
-                AggOp::Max => {
-                    if acc.value < f || acc.value.is_nan() {
-                        acc.value = f;
-                    }
-                }
-                AggOp::Min => {
-                    if acc.value > f || acc.value.is_nan() {
-                        acc.value = f;
-                    }
-                }
-                AggOp::Count => acc.count += 1.0,
-                AggOp::Stddev | AggOp::Stdvar => {
-                    acc.count += 1.0;
-                    let delta = f - acc.mean;
-                    acc.mean += delta / acc.count;
-                    acc.value += delta * (f - acc.mean);
-                }
-                AggOp::Quantile => acc.values.push(f),
-                _ => unreachable!("k aggregations handled above"),
+            ev.tick()?;
+            let base = group_of[si] * n;
+            for p in &s.pts {
+                let i = ((p.t - ev.start) / ev.interval) as usize;
+                accs[base + i].fold(op, p.v, s.drop);
             }
         }
-        for (g, acc) in accs.iter_mut().enumerate() {
-            if !acc.seen {
-                continue;
+        for (g, out) in outputs.iter_mut().enumerate() {
+            for (i, acc) in accs[g * n..(g + 1) * n].iter_mut().enumerate() {
+                if acc.seen {
+                    out.pts.push(Point {
+                        t: ev.ts(i),
+                        v: acc.result(op, q_at(i)),
+                    });
+                    out.drop = acc.drop;
+                }
             }
-            let v = match a.op {
-                AggOp::Avg => {
-                    if acc.incremental_mean {
-                        acc.mean + acc.kahan_c
-                    } else {
-                        acc.value / acc.count + acc.kahan_c / acc.count
-                    }
+        }
+    } else {
+        let mut accs = vec![Acc::default(); ngroups];
+        let mut cur = Cursors::new(input.len());
+        for i in 0..n {
+            ev.tick()?;
+            let t = ev.ts(i);
+            for acc in accs.iter_mut() {
+                acc.seen = false;
+            }
+            for (si, s) in input.iter().enumerate() {
+                let Some(f) = cur.at(si, s, t) else { continue };
+                accs[group_of[si]].fold(op, f, s.drop);
+            }
+            for (g, acc) in accs.iter_mut().enumerate() {
+                if acc.seen {
+                    outputs[g].pts.push(Point {
+                        t,
+                        v: acc.result(op, q_at(i)),
+                    });
+                    outputs[g].drop = acc.drop;
                 }
-                AggOp::Count => acc.count,
-                AggOp::Stdvar => acc.value / acc.count,
-                AggOp::Stddev => (acc.value / acc.count).sqrt(),
-                AggOp::Quantile => {
-                    let q = params.get(i).copied().unwrap_or(f64::NAN);
-                    quantile(q, &mut acc.values)
-                }
-                AggOp::Sum => acc.value + acc.kahan_c,
-                _ => acc.value,
-            };
-            outputs[g].pts.push(Point { t, v });
-            outputs[g].drop = acc.drop;
+            }
         }
     }
     Ok(Val::Vector(
         outputs.into_iter().filter(|s| !s.pts.is_empty()).collect(),
     ))
+}
+
+/// Up to this many (group, step) accumulators, aggregations run series by series.
+const SERIES_MAJOR_ACCS: usize = 1 << 20;
+
+impl Acc {
+    /// Folds one input value into the group's state for one step.
+    #[inline]
+    fn fold(&mut self, op: AggOp, f: f64, drop: bool) {
+        if !self.seen {
+            *self = Acc {
+                seen: true,
+                value: f,
+                mean: f,
+                kahan_c: 0.0,
+                count: 1.0,
+                incremental_mean: false,
+                values: std::mem::take(&mut self.values),
+                drop,
+            };
+            match op {
+                AggOp::Stddev | AggOp::Stdvar => {
+                    self.value = if f.is_nan() || f.is_infinite() {
+                        f64::NAN
+                    } else {
+                        0.0
+                    };
+                }
+                AggOp::Quantile => {
+                    self.values.clear();
+                    self.values.push(f);
+                }
+                AggOp::Group => self.value = 1.0,
+                _ => {}
+            }
+            return;
+        }
+        if drop {
+            self.drop = true;
+        }
+        match op {
+            AggOp::Sum => {
+                (self.value, self.kahan_c) = kahan_inc(f, self.value, self.kahan_c);
+            }
+            AggOp::Avg => {
+                self.count += 1.0;
+                if !self.incremental_mean {
+                    let (nv, nc) = kahan_inc(f, self.value, self.kahan_c);
+                    if !nv.is_infinite() {
+                        self.value = nv;
+                        self.kahan_c = nc;
+                        return;
+                    }
+                    self.incremental_mean = true;
+                    self.mean = self.value / (self.count - 1.0);
+                    self.kahan_c /= self.count - 1.0;
+                }
+                let q = (self.count - 1.0) / self.count;
+                (self.mean, self.kahan_c) =
+                    kahan_inc(f / self.count, q * self.mean, q * self.kahan_c);
+            }
+            AggOp::Group => {}
+            AggOp::Max => {
+                if self.value < f || self.value.is_nan() {
+                    self.value = f;
+                }
+            }
+            AggOp::Min => {
+                if self.value > f || self.value.is_nan() {
+                    self.value = f;
+                }
+            }
+            AggOp::Count => self.count += 1.0,
+            AggOp::Stddev | AggOp::Stdvar => {
+                self.count += 1.0;
+                let delta = f - self.mean;
+                self.mean += delta / self.count;
+                self.value += delta * (f - self.mean);
+            }
+            AggOp::Quantile => self.values.push(f),
+            _ => unreachable!("k aggregations are handled apart"),
+        }
+    }
+
+    /// The group's value at the step (`q` is quantile's parameter there).
+    fn result(&mut self, op: AggOp, q: f64) -> f64 {
+        match op {
+            AggOp::Avg => {
+                if self.incremental_mean {
+                    self.mean + self.kahan_c
+                } else {
+                    self.value / self.count + self.kahan_c / self.count
+                }
+            }
+            AggOp::Count => self.count,
+            AggOp::Stdvar => self.value / self.count,
+            AggOp::Stddev => (self.value / self.count).sqrt(),
+            AggOp::Quantile => quantile(q, &mut self.values),
+            AggOp::Sum => self.value + self.kahan_c,
+            _ => self.value,
+        }
+    }
 }
 
 /// The hash Prometheus's `limit_ratio` samples by: xxHash64 of the label set's string

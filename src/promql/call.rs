@@ -20,6 +20,9 @@ pub(crate) fn eval_call(ev: &mut Ev, c: &Call) -> R<Val> {
     use Function as F;
     let n = ev.steps();
     let args = &c.args;
+    if args.is_empty() {
+        ev.charge(n)?; // one value per step, made before the node's result is counted
+    }
     match c.func {
         F::Time => Ok(Val::Scalar(
             (0..n).map(|i| ev.ts(i) as f64 / 1000.0).collect(),
@@ -833,17 +836,34 @@ fn range_call(ev: &mut Ev, c: &Call) -> R<Val> {
             scalar_args.push(ev.eval(a)?.scalar());
         }
     }
-    let (series, off, range, at) = match c.args[midx].unparen() {
-        Expr::Matrix(m) => ev.load_range(m)?,
+    enum Input {
+        Stored(Vec<super::eval::SeriesRef>),
+        Loaded(Vec<Ser>),
+    }
+    let (input, off, range, at, read) = match c.args[midx].unparen() {
+        Expr::Matrix(m) => {
+            let (refs, w) = ev.select_range(m)?;
+            (
+                Input::Stored(refs),
+                w.offset,
+                w.range,
+                w.at,
+                (w.mint, w.maxt),
+            )
+        }
         Expr::Subquery(s) => {
             let (ser, (off, range, at)) = ev.eval_subquery(s)?;
-            (ser, off, range, at)
+            (Input::Loaded(ser), off, range, at, (0, 0))
         }
         _ => return fail("expected a range vector"),
     };
+    let nonempty = match &input {
+        Input::Stored(r) => !r.is_empty(),
+        Input::Loaded(s) => !s.is_empty(),
+    };
     if f == F::DoubleExponentialSmoothing {
         // Prometheus checks the factors when it first evaluates a series.
-        if !series.is_empty() {
+        if nonempty {
             for (&sf, &tf) in scalar_args[0].iter().zip(&scalar_args[1]) {
                 if sf <= 0.0 || sf >= 1.0 {
                     return fail(format!(
@@ -860,31 +880,35 @@ fn range_call(ev: &mut Ev, c: &Call) -> R<Val> {
     }
     if f == F::QuantileOverTime {
         for q in &scalar_args[0] {
-            if !series.is_empty() && (q.is_nan() || *q < 0.0 || *q > 1.0) {
+            if nonempty && (q.is_nan() || *q < 0.0 || *q > 1.0) {
                 ev.warn(invalid_quantile(*q), c.args[0].span());
             }
         }
     }
     let n = ev.steps();
+    let (start, interval) = (ev.start, ev.interval);
     let range_secs = range as f64 / 1000.0;
-    let mut out = Vec::with_capacity(series.len());
-    let mut step_scalars = vec![0.0; scalar_args.len()];
-    for s in &series {
-        ev.tick()?;
-        let mut pts = Vec::new();
+    let deadline = ev.deadline();
+    // One series' windows at every step; pure, so series run in parallel.
+    let one = |labels: &Labels, drop: bool, pts: &[Point]| -> R<Option<Ser>> {
+        let mut step_scalars = vec![0.0; scalar_args.len()];
+        let mut out = Vec::new();
         let (mut lo, mut hi) = (0usize, 0usize);
         for i in 0..n {
-            let t = ev.ts(i);
+            if i % 64 == 63 {
+                deadline.check()?;
+            }
+            let t = start + i as i64 * interval;
             let maxt = at.unwrap_or(t) - off;
             let mint = maxt - range;
             if at.is_some() {
                 lo = 0;
                 hi = 0;
             }
-            while hi < s.pts.len() && s.pts[hi].t <= maxt {
+            while hi < pts.len() && pts[hi].t <= maxt {
                 hi += 1;
             }
-            while lo < hi && s.pts[lo].t <= mint {
+            while lo < hi && pts[lo].t <= mint {
                 lo += 1;
             }
             if lo >= hi {
@@ -894,7 +918,7 @@ fn range_call(ev: &mut Ev, c: &Call) -> R<Val> {
                 step_scalars[k] = a[i];
             }
             let w = Window {
-                pts: &s.pts[lo..hi],
+                pts: &pts[lo..hi],
                 t,
                 range_start: mint,
                 range_end: maxt,
@@ -902,10 +926,29 @@ fn range_call(ev: &mut Ev, c: &Call) -> R<Val> {
                 scalars: &step_scalars,
             };
             if let Some(v) = range_fn(f, &w) {
-                pts.push(Point { t, v });
+                out.push(Point { t, v });
             }
         }
-        if matches!(f, F::Rate | F::Increase) && !pts.is_empty() {
+        Ok((!out.is_empty()).then(|| Ser {
+            labels: labels.clone(),
+            drop: !f.keeps_name() || drop,
+            pts: out,
+        }))
+    };
+    let out = match input {
+        Input::Stored(refs) => ev.map_stored(refs, read.0, read.1, |labels, smp, buf| {
+            buf.clear();
+            buf.extend(
+                smp.iter()
+                    .filter(|x| !crate::model::is_stale_nan(x.v))
+                    .map(|x| Point { t: x.t, v: x.v }),
+            );
+            one(&labels, false, buf)
+        })?,
+        Input::Loaded(series) => ev.map_loaded(&series, |s| one(&s.labels, s.drop, &s.pts))?,
+    };
+    if matches!(f, F::Rate | F::Increase) {
+        for s in &out {
             let name = s.labels.get(METRIC_NAME).unwrap_or("");
             if !name.is_empty()
                 && !["_total", "_sum", "_count", "_bucket"]
@@ -920,14 +963,6 @@ fn range_call(ev: &mut Ev, c: &Call) -> R<Val> {
                     c.args[midx].span(),
                 );
             }
-        }
-        if !pts.is_empty() {
-            ev.charge(pts.len())?;
-            out.push(Ser {
-                labels: s.labels.clone(),
-                drop: !f.keeps_name() || s.drop,
-                pts,
-            });
         }
     }
     if f == F::AbsentOverTime {

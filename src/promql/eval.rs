@@ -11,7 +11,10 @@
 //! read it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+
+use rayon::prelude::*;
 
 use super::ast::*;
 use super::value::{Annotation, Annotations, InstantSample, Point, Series, Value};
@@ -19,33 +22,64 @@ use crate::model::matcher::Matcher;
 use crate::model::{is_stale_nan, Labels, Sample};
 
 /// Where the engine reads series from. Two implementations: the data dir ([`crate::storage::Db`])
-/// and [`MemStorage`] (test scripts).
-pub trait Storage {
-    /// Series matching all matchers with their samples in `[mint, maxt]`, sorted by labels.
-    fn select(&self, ms: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<StoredSeries>, String>;
+/// and [`MemStorage`] (test scripts). Selecting returns references; samples are read series by
+/// series (in parallel), so a query never holds more raw samples than one series per thread.
+pub trait Storage: Sync {
+    /// Series matching all matchers that may have samples in `[mint, maxt]`, sorted by labels.
+    fn select(&self, ms: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<SeriesRef>, String>;
+    /// Appends the samples of a selected series in `[mint, maxt]` to `out`, sorted by time.
+    fn read(
+        &self,
+        s: &SeriesRef,
+        mint: i64,
+        maxt: i64,
+        out: &mut Vec<Sample>,
+    ) -> Result<(), String>;
 }
 
-/// A series as read from storage.
+/// A selected series: its labels and where its samples are.
 #[derive(Clone, Debug)]
-pub struct StoredSeries {
-    pub labels: Labels,
-    pub samples: Vec<Sample>,
+pub enum SeriesRef {
+    Db(crate::storage::Series),
+    /// Held in memory already (the samples of [`MemStorage`]'s selection window).
+    Mem(Labels, Vec<Sample>),
+}
+
+impl SeriesRef {
+    pub fn labels(&self) -> &Labels {
+        match self {
+            SeriesRef::Db(s) => &s.labels,
+            SeriesRef::Mem(l, _) => l,
+        }
+    }
+
+    fn into_labels(self) -> Labels {
+        match self {
+            SeriesRef::Db(s) => s.labels,
+            SeriesRef::Mem(l, _) => l,
+        }
+    }
 }
 
 impl Storage for crate::storage::Db {
-    fn select(&self, ms: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<StoredSeries>, String> {
+    fn select(&self, ms: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<SeriesRef>, String> {
         let series = crate::storage::Db::select(self, ms, mint, maxt).map_err(|e| e.to_string())?;
-        let mut out = Vec::with_capacity(series.len());
-        for s in series {
-            let samples = self.samples(&s, mint, maxt).map_err(|e| e.to_string())?;
-            if !samples.is_empty() {
-                out.push(StoredSeries {
-                    labels: s.labels,
-                    samples,
-                });
-            }
+        Ok(series.into_iter().map(SeriesRef::Db).collect())
+    }
+
+    fn read(
+        &self,
+        s: &SeriesRef,
+        mint: i64,
+        maxt: i64,
+        out: &mut Vec<Sample>,
+    ) -> Result<(), String> {
+        match s {
+            SeriesRef::Db(s) => self
+                .samples_into(s, mint, maxt, out)
+                .map_err(|e| e.to_string()),
+            SeriesRef::Mem(..) => Err("series reference of another storage".into()),
         }
-        Ok(out)
     }
 }
 
@@ -81,7 +115,7 @@ impl MemStorage {
 }
 
 impl Storage for MemStorage {
-    fn select(&self, ms: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<StoredSeries>, String> {
+    fn select(&self, ms: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<SeriesRef>, String> {
         Ok(self
             .series
             .iter()
@@ -89,12 +123,25 @@ impl Storage for MemStorage {
             .filter_map(|(l, s)| {
                 let lo = s.partition_point(|x| x.t < mint);
                 let hi = s.partition_point(|x| x.t <= maxt);
-                (lo < hi).then(|| StoredSeries {
-                    labels: l.clone(),
-                    samples: s[lo..hi].to_vec(),
-                })
+                (lo < hi).then(|| SeriesRef::Mem(l.clone(), s[lo..hi].to_vec()))
             })
             .collect())
+    }
+
+    fn read(
+        &self,
+        s: &SeriesRef,
+        mint: i64,
+        maxt: i64,
+        out: &mut Vec<Sample>,
+    ) -> Result<(), String> {
+        match s {
+            SeriesRef::Mem(_, smp) => {
+                out.extend(smp.iter().filter(|x| x.t >= mint && x.t <= maxt));
+                Ok(())
+            }
+            SeriesRef::Db(_) => Err("series reference of another storage".into()),
+        }
     }
 }
 
@@ -160,6 +207,19 @@ pub struct Range {
     pub step: i64,
 }
 
+impl Range {
+    /// Prometheus's HTTP API refuses range queries of more than 11,000 steps; `query` and
+    /// `serve` apply the same limit (the engine does not: test scripts may exceed it).
+    pub fn check_resolution(&self) -> Result<(), EvalError> {
+        if self.step > 0 && (self.end - self.start) / self.step > 11_000 {
+            return Err(EvalError::Message(
+                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Evaluates a parsed expression. `query` is its text (for annotation positions).
 pub fn evaluate(
     storage: &dyn Storage,
@@ -214,6 +274,48 @@ pub fn evaluate(
 
 /// A range's offset, length and `@` time, in milliseconds.
 pub(crate) type Window = (i64, i64, Option<i64>);
+
+/// Where a range selector looks: offset, length and `@` time, and the time range that
+/// covers its windows at every step (in milliseconds).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RangeWindow {
+    pub offset: i64,
+    pub range: i64,
+    pub at: Option<i64>,
+    pub mint: i64,
+    pub maxt: i64,
+}
+
+/// When a query must give up (`--timeout`); checked by long loops every so often.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline(Option<Instant>);
+
+impl Deadline {
+    pub fn check(self) -> R<()> {
+        match self.0 {
+            Some(d) if Instant::now() > d => Err(EvalError::Timeout),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The sample limit and deadline, shared by the threads of a parallel step.
+struct Limits {
+    used: AtomicUsize,
+    max: usize,
+    deadline: Deadline,
+}
+
+impl Limits {
+    /// Counts a result's points against the limit.
+    fn admit(&self, out: Option<Ser>) -> R<Option<Ser>> {
+        let n = out.as_ref().map_or(0, |s| s.pts.len());
+        if self.used.fetch_add(n, Ordering::Relaxed) + n > self.max {
+            return Err(EvalError::TooManySamples);
+        }
+        Ok(out)
+    }
+}
 
 /// One series during evaluation: labels, whether the metric name is to be dropped at the
 /// end, and its points (on step timestamps for instant vectors).
@@ -396,7 +498,10 @@ impl<'a> Ev<'a> {
             return Ok(Val::Vector(Vec::new()));
         }
         match e {
-            Expr::Number { val, .. } => Ok(Val::Scalar(vec![*val; self.steps()])),
+            Expr::Number { val, .. } => {
+                self.charge(self.steps())?;
+                Ok(Val::Scalar(vec![*val; self.steps()]))
+            }
             Expr::String { val, .. } => Ok(Val::Str(val.clone())),
             Expr::Paren(inner, _) => self.eval(inner),
             Expr::Unary { neg, expr, .. } => {
@@ -514,10 +619,75 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn select(&mut self, ms: &[Matcher], mint: i64, maxt: i64) -> R<Vec<StoredSeries>> {
+    fn select(&mut self, ms: &[Matcher], mint: i64, maxt: i64) -> R<Vec<SeriesRef>> {
         let s = self.st.select(ms, mint, maxt).map_err(EvalError::Storage)?;
         self.tick()?;
         Ok(s)
+    }
+
+    /// Reads every series of `refs` in `[mint, maxt]` and maps it through `f` (labels, the
+    /// samples, a scratch buffer), in parallel, keeping series order. Each result's points
+    /// count against the sample limit as it is made, and the deadline is checked per series,
+    /// so neither limit waits for the whole selection.
+    pub(crate) fn map_stored<F>(
+        &mut self,
+        refs: Vec<SeriesRef>,
+        mint: i64,
+        maxt: i64,
+        f: F,
+    ) -> R<Vec<Ser>>
+    where
+        F: Fn(Labels, &[Sample], &mut Vec<Point>) -> R<Option<Ser>> + Sync + Send,
+    {
+        let limits = self.limits();
+        let st = self.st;
+        let res: R<Vec<Option<Ser>>> = refs
+            .into_par_iter()
+            .map_init(
+                || (Vec::new(), Vec::new()),
+                |(raw, scratch), r| {
+                    limits.deadline.check()?;
+                    raw.clear();
+                    st.read(&r, mint, maxt, raw).map_err(EvalError::Storage)?;
+                    limits.admit(f(r.into_labels(), raw, scratch)?)
+                },
+            )
+            .collect();
+        self.settle(limits, res)
+    }
+
+    /// [`Ev::map_stored`] over series evaluated already (a subquery's).
+    pub(crate) fn map_loaded<F>(&mut self, series: &[Ser], f: F) -> R<Vec<Ser>>
+    where
+        F: Fn(&Ser) -> R<Option<Ser>> + Sync + Send,
+    {
+        let limits = self.limits();
+        let res: R<Vec<Option<Ser>>> = series
+            .par_iter()
+            .map(|s| {
+                limits.deadline.check()?;
+                limits.admit(f(s)?)
+            })
+            .collect();
+        self.settle(limits, res)
+    }
+
+    /// Takes over the samples a parallel step counted, and drops the series it left out.
+    fn settle(&mut self, limits: Limits, res: R<Vec<Option<Ser>>>) -> R<Vec<Ser>> {
+        self.samples = limits.used.into_inner();
+        Ok(res?.into_iter().flatten().collect())
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            used: AtomicUsize::new(self.samples),
+            max: self.opts.max_samples,
+            deadline: self.deadline(),
+        }
+    }
+
+    pub fn deadline(&self) -> Deadline {
+        Deadline(self.deadline)
     }
 
     /// An instant vector selector over all steps.
@@ -537,7 +707,7 @@ impl<'a> Ev<'a> {
         &mut self,
         s: &Selector,
         drop: bool,
-        value: impl Fn(Sample) -> f64,
+        value: impl Fn(Sample) -> f64 + Sync + Send,
     ) -> R<Vec<Ser>> {
         let off = match &s.offset {
             Some(d) => self.dur_ms(d, true)?,
@@ -550,10 +720,8 @@ impl<'a> Ev<'a> {
             None => (self.start - off, self.end - off),
         };
         let series = self.select(&s.matchers, lo - lb + 1, hi)?;
-        let n = self.steps();
-        let mut out = Vec::with_capacity(series.len());
-        for st in series {
-            let smp = &st.samples;
+        let (n, start, interval) = (self.steps(), self.start, self.interval);
+        self.map_stored(series, lo - lb + 1, hi, |labels, smp, _| {
             // Samples are sorted and reference times only grow, so one cursor suffices.
             let lookup = |j: &mut usize, r: i64| -> Option<Sample> {
                 while *j < smp.len() && smp[*j].t <= r {
@@ -563,11 +731,12 @@ impl<'a> Ev<'a> {
                 (p.t > r - lb && !is_stale_nan(p.v)).then_some(p)
             };
             let mut j = 0;
+            let ts = |i: usize| start + i as i64 * interval;
             let pts: Vec<Point> = match at {
                 Some(a) => match lookup(&mut j, a - off) {
                     Some(x) => (0..n)
                         .map(|i| Point {
-                            t: self.ts(i),
+                            t: ts(i),
                             v: value(x),
                         })
                         .collect(),
@@ -575,77 +744,56 @@ impl<'a> Ev<'a> {
                 },
                 None => (0..n)
                     .filter_map(|i| {
-                        let t = self.ts(i);
+                        let t = ts(i);
                         lookup(&mut j, t - off).map(|x| Point { t, v: value(x) })
                     })
                     .collect(),
             };
-            if !pts.is_empty() {
-                self.charge(pts.len())?;
-                out.push(Ser {
-                    labels: st.labels,
-                    drop,
-                    pts,
-                });
-            }
-        }
-        Ok(out)
+            Ok((!pts.is_empty()).then_some(Ser { labels, drop, pts }))
+        })
     }
 
     /// A range selector at the top level of an instant query: the raw samples.
     fn eval_matrix(&mut self, m: &MatrixSelector) -> R<Vec<Ser>> {
-        let (series, off, range, at) = self.load_range(m)?;
-        let t = at.unwrap_or(self.start) - off;
-        let mut out = Vec::new();
-        for s in series {
-            let pts: Vec<Point> = s
-                .pts
-                .into_iter()
-                .filter(|p| p.t > t - range && p.t <= t)
+        let (series, w) = self.select_range(m)?;
+        let t = w.at.unwrap_or(self.start) - w.offset;
+        self.map_stored(series, t - w.range + 1, t, |labels, smp, _| {
+            let pts: Vec<Point> = smp
+                .iter()
+                .filter(|x| !is_stale_nan(x.v))
+                .map(|x| Point { t: x.t, v: x.v })
                 .collect();
-            if !pts.is_empty() {
-                out.push(Ser {
-                    labels: s.labels,
-                    drop: false,
-                    pts,
-                });
-            }
-        }
-        Ok(out)
+            Ok((!pts.is_empty()).then_some(Ser {
+                labels,
+                drop: false,
+                pts,
+            }))
+        })
     }
 
-    /// Loads the samples a range selector can see at any step (staleness markers removed).
-    /// Returns the series, offset, range and `@` time.
-    pub fn load_range(&mut self, m: &MatrixSelector) -> R<(Vec<Ser>, i64, i64, Option<i64>)> {
+    /// Selects the series a range selector can see at any step. Returns them with the
+    /// window and the time range to read them in.
+    pub fn select_range(&mut self, m: &MatrixSelector) -> R<(Vec<SeriesRef>, RangeWindow)> {
         let sel = &m.selector;
-        let off = match &sel.offset {
+        let offset = match &sel.offset {
             Some(d) => self.dur_ms(d, true)?,
             None => 0,
         };
         let range = self.dur_ms(&m.range, false)?;
         let at = self.at_ms(&sel.at);
         let (lo, hi) = match at {
-            Some(a) => (a - off, a - off),
-            None => (self.start - off, self.end - off),
+            Some(a) => (a - offset, a - offset),
+            None => (self.start - offset, self.end - offset),
         };
-        let series = self.select(&sel.matchers, lo - range + 1, hi)?;
-        let mut out = Vec::with_capacity(series.len());
-        for s in series {
-            let pts: Vec<Point> = s
-                .samples
-                .iter()
-                .filter(|x| !is_stale_nan(x.v))
-                .map(|x| Point { t: x.t, v: x.v })
-                .collect();
-            if !pts.is_empty() {
-                out.push(Ser {
-                    labels: s.labels,
-                    drop: false,
-                    pts,
-                });
-            }
-        }
-        Ok((out, off, range, at))
+        let w = RangeWindow {
+            offset,
+            range,
+            at,
+            mint: lo - range + 1,
+            maxt: hi,
+        };
+        let series = self.select(&sel.matchers, w.mint, w.maxt)?;
+        Ok((series, w))
     }
 
     /// Evaluates a subquery's inner expression on its own step grid. Returns the series

@@ -59,6 +59,8 @@ const FRAME_TARGET: usize = 256 << 10;
 const FRAME_HEADER: usize = 13;
 const INNER_BITS: u32 = 24;
 const ZSTD_LEVEL: i32 = 3;
+/// Decoded timestamp columns kept per block (each at most [`CHUNK_MAX`] timestamps).
+const TS_CACHE: usize = 2048;
 
 /// One chunk of a series as the index describes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -361,6 +363,8 @@ pub struct Block {
     nseries: usize,
     nsyms: usize,
     cache: Mutex<Vec<(u64, Arc<Vec<u8>>)>>,
+    /// Decoded timestamp columns by reference: one column serves every series of a scrape.
+    ts_cache: Mutex<HashMap<u64, Arc<Vec<i64>>>>,
     pub index_bytes: u64,
     pub chunks_bytes: u64,
 }
@@ -443,6 +447,7 @@ impl Block {
             nseries,
             nsyms,
             cache: Mutex::new(Vec::new()),
+            ts_cache: Mutex::new(HashMap::new()),
             index_bytes,
             chunks_bytes,
         })
@@ -634,7 +639,7 @@ impl Block {
         let (raw, _) = self.read_frame(off as usize)?;
         let raw = Arc::new(raw);
         let mut cache = self.cache.lock().expect("cache lock");
-        if cache.len() >= 4 {
+        if cache.len() >= 8 {
             cache.remove(0);
         }
         cache.push((off, raw.clone()));
@@ -688,13 +693,8 @@ impl Block {
             Ok((f, inner))
         };
         let e = |c: Corruption| Error::corrupt(self.cp(), c);
-        let mut ts = Vec::with_capacity(m.samples as usize);
-        let mut vs = Vec::with_capacity(m.samples as usize);
-        let (f, i) = col(m.ts_ref)?;
-        chunk::decode_timestamps(&f[i..], &mut ts).map_err(e)?;
-        let (f, i) = col(m.val_ref)?;
-        chunk::decode_values(&f[i..], &mut vs).map_err(e)?;
-        if ts.len() != m.samples as usize || vs.len() != ts.len() {
+        let ts = self.timestamps(m.ts_ref, &col)?;
+        if ts.len() != m.samples as usize {
             return Err(e(Corruption::new(
                 "chunk sample count differs from the index",
             )));
@@ -702,8 +702,30 @@ impl Block {
         if ts.first() != Some(&m.mint) || ts.last() != Some(&m.maxt) {
             return Err(e(Corruption::new("chunk times differ from the index")));
         }
-        out.extend(ts.into_iter().zip(vs).map(|(t, v)| Sample { t, v }));
-        Ok(())
+        let (f, i) = col(m.val_ref)?;
+        chunk::decode_values_at(&f[i..], &ts, out).map_err(e)
+    }
+
+    /// The decoded timestamp column at `r`, from the cache when another series of the same
+    /// scrape read it already.
+    fn timestamps(
+        &self,
+        r: u64,
+        col: &dyn Fn(u64) -> Result<(Arc<Vec<u8>>, usize)>,
+    ) -> Result<Arc<Vec<i64>>> {
+        if let Some(ts) = self.ts_cache.lock().expect("ts cache lock").get(&r) {
+            return Ok(ts.clone());
+        }
+        let (f, i) = col(r)?;
+        let mut ts = Vec::new();
+        chunk::decode_timestamps(&f[i..], &mut ts).map_err(|c| Error::corrupt(self.cp(), c))?;
+        let ts = Arc::new(ts);
+        let mut cache = self.ts_cache.lock().expect("ts cache lock");
+        if cache.len() >= TS_CACHE {
+            cache.clear();
+        }
+        cache.insert(r, ts.clone());
+        Ok(ts)
     }
 
     /// Checks every frame checksum and decodes every chunk of every series.

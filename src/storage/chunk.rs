@@ -619,6 +619,35 @@ pub fn decode_values(data: &[u8], out: &mut Vec<f64>) -> Result<(), Corruption> 
     Ok(())
 }
 
+/// Decodes a value column whose timestamps are `ts` (decoded already: blocks share one
+/// timestamp column among the series scraped together), appending samples to `out`.
+pub fn decode_values_at(data: &[u8], ts: &[i64], out: &mut Vec<Sample>) -> Result<(), Corruption> {
+    let (n, mut c) = header(data, Encoding::Values)?;
+    if n != ts.len() {
+        return Err(Corruption::new(
+            "value and timestamp columns differ in length",
+        ));
+    }
+    if n == 0 {
+        return Ok(());
+    }
+    let v0 = c.u64()?;
+    out.reserve(n);
+    out.push(Sample {
+        t: ts[0],
+        v: f64::from_bits(v0),
+    });
+    let mut r = BitReader::new(c.rest());
+    let mut dec = XorDec::new(v0);
+    for &t in &ts[1..] {
+        out.push(Sample {
+            t,
+            v: f64::from_bits(dec.get(&mut r)?),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -170,9 +170,39 @@ impl Db {
 
     /// The samples of a series in `[mint, maxt]`, sorted, one per timestamp.
     pub fn samples(&self, s: &Series, mint: i64, maxt: i64) -> Result<Vec<Sample>> {
-        // One block (the usual case after compaction) is sorted and unique already.
+        let mut out = Vec::new();
+        self.samples_into(s, mint, maxt, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Db::samples`], appending to `out` (a buffer reused across series).
+    pub fn samples_into(
+        &self,
+        s: &Series,
+        mint: i64,
+        maxt: i64,
+        out: &mut Vec<Sample>,
+    ) -> Result<()> {
+        // One block (the usual case after compaction) is sorted and unique already: with no
+        // tombstone to apply, its chunks decode straight into `out`, trimmed to the range.
+        if let [Part::Block { idx, chunks }] = s.parts.as_slice() {
+            let b = &self.blocks[*idx];
+            if self
+                .deleted(&s.labels, b.meta.max_seq, &b.meta.applied_tombstones)
+                .is_empty()
+            {
+                let base = out.len();
+                for c in chunks {
+                    b.read_chunk(c, out)?;
+                }
+                let lo = base + out[base..].partition_point(|x| x.t < mint);
+                let hi = base + out[base..].partition_point(|x| x.t <= maxt);
+                out.truncate(hi);
+                out.drain(base..lo);
+                return Ok(());
+            }
+        }
         let single = s.parts.len() == 1 && matches!(s.parts[0], Part::Block { .. });
-        let mut out: Vec<Sample> = Vec::new();
         let mut keyed: Vec<(i64, u64, f64)> = Vec::new();
         let mut buf = Vec::new();
         let mut take = |buf: &[Sample], prec: u64, del: &[&Tombstone], seg: Option<usize>| {
@@ -214,7 +244,7 @@ impl Db {
             }
         }
         if single {
-            return Ok(out);
+            return Ok(());
         }
         keyed.sort_by_key(|k| (k.0, k.1));
         for (i, k) in keyed.iter().enumerate() {
@@ -223,7 +253,7 @@ impl Db {
             }
             out.push(Sample { t: k.0, v: k.2 });
         }
-        Ok(out)
+        Ok(())
     }
 
     /// One line per block and segment.
