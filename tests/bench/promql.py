@@ -159,7 +159,7 @@ def main():
             if not os.path.exists(vmdata + ".done"):
                 export = subprocess.Popen([prombox, "export", "--data", data, "--format",
                                            "jsonl"], stdout=subprocess.PIPE)
-                subprocess.run(["curl", "-sSf", "--data-binary", "@-",
+                subprocess.run(["curl", "-sSf", "-X", "POST", "-T", "-",
                                 vm + "/api/v1/import"], stdin=export.stdout, check=True)
                 export.stdout.close()
                 if export.wait() != 0:
