@@ -46,14 +46,23 @@ _prombox() {
             prombox,store)
                 cmd="prombox__subcmd__store"
                 ;;
+            prombox,targets)
+                cmd="prombox__subcmd__targets"
+                ;;
             prombox,test)
                 cmd="prombox__subcmd__test"
+                ;;
+            prombox__subcmd__check,config)
+                cmd="prombox__subcmd__check__subcmd__config"
                 ;;
             prombox__subcmd__check,help)
                 cmd="prombox__subcmd__check__subcmd__help"
                 ;;
             prombox__subcmd__check,metrics)
                 cmd="prombox__subcmd__check__subcmd__metrics"
+                ;;
+            prombox__subcmd__check__subcmd__help,config)
+                cmd="prombox__subcmd__check__subcmd__help__subcmd__config"
                 ;;
             prombox__subcmd__check__subcmd__help,help)
                 cmd="prombox__subcmd__check__subcmd__help__subcmd__help"
@@ -91,8 +100,14 @@ _prombox() {
             prombox__subcmd__help,store)
                 cmd="prombox__subcmd__help__subcmd__store"
                 ;;
+            prombox__subcmd__help,targets)
+                cmd="prombox__subcmd__help__subcmd__targets"
+                ;;
             prombox__subcmd__help,test)
                 cmd="prombox__subcmd__help__subcmd__test"
+                ;;
+            prombox__subcmd__help__subcmd__check,config)
+                cmd="prombox__subcmd__help__subcmd__check__subcmd__config"
                 ;;
             prombox__subcmd__help__subcmd__check,metrics)
                 cmd="prombox__subcmd__help__subcmd__check__subcmd__metrics"
@@ -104,7 +119,7 @@ _prombox() {
 
     case "${cmd}" in
         prombox)
-            opts="-h -V --help --version check store compact inspect export delete query series labels test help"
+            opts="-h -V --help --version check store compact inspect export delete query series targets labels test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -118,7 +133,7 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__check)
-            opts="-h -V --help --version metrics help"
+            opts="-h -V --help --version metrics config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -131,9 +146,37 @@ _prombox() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        prombox__subcmd__check__subcmd__help)
-            opts="metrics help"
+        prombox__subcmd__check__subcmd__config)
+            opts="-h -V --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__check__subcmd__help)
+            opts="metrics config help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__check__subcmd__help__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -286,7 +329,7 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__help)
-            opts="check store compact inspect export delete query series labels test help"
+            opts="check store compact inspect export delete query series targets labels test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -300,8 +343,22 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__help__subcmd__check)
-            opts="metrics"
+            opts="metrics config"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__help__subcmd__check__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -440,6 +497,20 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__help__subcmd__store)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__help__subcmd__targets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -624,6 +695,32 @@ _prombox() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "auto text openmetrics" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__targets)
+            opts="-h -V --config --job --format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -34,13 +34,15 @@ complete -c prombox -n "__fish_prombox_needs_command" -f -a "export" -d 'Stream 
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "delete" -d 'Delete series samples (a tombstone, applied by compact)'
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "query" -d 'Run a PromQL instant or range query'
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "series" -d 'List the series matching selectors'
+complete -c prombox -n "__fish_prombox_needs_command" -f -a "targets" -d 'List the targets a Prometheus config discovers, before and after relabeling'
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "labels" -d 'List label names, or one label\'s values'
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "test" -d 'Run PromQL test scripts (load/eval format)'
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c prombox -n "__fish_prombox_using_subcommand check; and not __fish_seen_subcommand_from metrics help" -s h -l help -d 'Print help'
-complete -c prombox -n "__fish_prombox_using_subcommand check; and not __fish_seen_subcommand_from metrics help" -s V -l version -d 'Print version'
-complete -c prombox -n "__fish_prombox_using_subcommand check; and not __fish_seen_subcommand_from metrics help" -f -a "metrics" -d 'Validate expositions and lint them like promtool\'s check metrics'
-complete -c prombox -n "__fish_prombox_using_subcommand check; and not __fish_seen_subcommand_from metrics help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c prombox -n "__fish_prombox_using_subcommand check; and not __fish_seen_subcommand_from metrics config help" -s h -l help -d 'Print help'
+complete -c prombox -n "__fish_prombox_using_subcommand check; and not __fish_seen_subcommand_from metrics config help" -s V -l version -d 'Print version'
+complete -c prombox -n "__fish_prombox_using_subcommand check; and not __fish_seen_subcommand_from metrics config help" -f -a "metrics" -d 'Validate expositions and lint them like promtool\'s check metrics'
+complete -c prombox -n "__fish_prombox_using_subcommand check; and not __fish_seen_subcommand_from metrics config help" -f -a "config" -d 'Validate Prometheus configuration files like promtool\'s check config'
+complete -c prombox -n "__fish_prombox_using_subcommand check; and not __fish_seen_subcommand_from metrics config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c prombox -n "__fish_prombox_using_subcommand check; and __fish_seen_subcommand_from metrics" -l format -d 'Input format' -r -f -a "auto\t'OpenMetrics if the input ends with `# EOF`, text otherwise'
 text\t'Prometheus text format 0.0.4'
 openmetrics\t'OpenMetrics 1.0 text'"
@@ -48,7 +50,10 @@ complete -c prombox -n "__fish_prombox_using_subcommand check; and __fish_seen_s
 none\t'Only check validity'"
 complete -c prombox -n "__fish_prombox_using_subcommand check; and __fish_seen_subcommand_from metrics" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c prombox -n "__fish_prombox_using_subcommand check; and __fish_seen_subcommand_from metrics" -s V -l version -d 'Print version'
+complete -c prombox -n "__fish_prombox_using_subcommand check; and __fish_seen_subcommand_from config" -s h -l help -d 'Print help'
+complete -c prombox -n "__fish_prombox_using_subcommand check; and __fish_seen_subcommand_from config" -s V -l version -d 'Print version'
 complete -c prombox -n "__fish_prombox_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "metrics" -d 'Validate expositions and lint them like promtool\'s check metrics'
+complete -c prombox -n "__fish_prombox_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "config" -d 'Validate Prometheus configuration files like promtool\'s check config'
 complete -c prombox -n "__fish_prombox_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c prombox -n "__fish_prombox_using_subcommand store" -l data -d 'The data dir (created if missing)' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand store" -l label -d 'Set a label on every series, replacing one of the same name (repeatable)' -r
@@ -109,6 +114,12 @@ complete -c prombox -n "__fish_prombox_using_subcommand series" -l format -d 'Ou
 json\t'The Prometheus HTTP API response'"
 complete -c prombox -n "__fish_prombox_using_subcommand series" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c prombox -n "__fish_prombox_using_subcommand series" -s V -l version -d 'Print version'
+complete -c prombox -n "__fish_prombox_using_subcommand targets" -l config -d 'The Prometheus configuration file' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand targets" -l job -d 'Only these jobs (repeatable)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand targets" -l format -d 'Output format' -r -f -a "table\t'Aligned columns for humans'
+json\t'The HTTP API\'s response shape'"
+complete -c prombox -n "__fish_prombox_using_subcommand targets" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c prombox -n "__fish_prombox_using_subcommand targets" -s V -l version -d 'Print version'
 complete -c prombox -n "__fish_prombox_using_subcommand labels" -l match -d 'Only series matching this selector (repeatable: any)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand labels" -l data -d 'The data dir' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand labels" -l start -d 'Only series with samples from this time (RFC 3339 or Unix seconds)' -r
@@ -120,15 +131,17 @@ complete -c prombox -n "__fish_prombox_using_subcommand labels" -s V -l version 
 complete -c prombox -n "__fish_prombox_using_subcommand test" -s v -l verbose -d 'List every skipped case with its reason (default: counts per reason)'
 complete -c prombox -n "__fish_prombox_using_subcommand test" -s h -l help -d 'Print help'
 complete -c prombox -n "__fish_prombox_using_subcommand test" -s V -l version -d 'Print version'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "check" -d 'Check expositions for errors and lint problems'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "store" -d 'Ingest expositions (text or OpenMetrics) into a data dir'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "compact" -d 'Turn stored segments into compressed blocks; apply deletes and retention'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "inspect" -d 'List a data dir\'s blocks and segments, top series; verify checksums'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "export" -d 'Stream stored samples out as OpenMetrics, JSON lines or CSV'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "delete" -d 'Delete series samples (a tombstone, applied by compact)'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "query" -d 'Run a PromQL instant or range query'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "series" -d 'List the series matching selectors'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "labels" -d 'List label names, or one label\'s values'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "test" -d 'Run PromQL test scripts (load/eval format)'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series labels test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "check" -d 'Check expositions for errors and lint problems'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "store" -d 'Ingest expositions (text or OpenMetrics) into a data dir'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "compact" -d 'Turn stored segments into compressed blocks; apply deletes and retention'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "inspect" -d 'List a data dir\'s blocks and segments, top series; verify checksums'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "export" -d 'Stream stored samples out as OpenMetrics, JSON lines or CSV'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "delete" -d 'Delete series samples (a tombstone, applied by compact)'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "query" -d 'Run a PromQL instant or range query'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "series" -d 'List the series matching selectors'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "targets" -d 'List the targets a Prometheus config discovers, before and after relabeling'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "labels" -d 'List label names, or one label\'s values'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "test" -d 'Run PromQL test scripts (load/eval format)'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c prombox -n "__fish_prombox_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "metrics" -d 'Validate expositions and lint them like promtool\'s check metrics'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "config" -d 'Validate Prometheus configuration files like promtool\'s check config'

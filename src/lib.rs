@@ -16,4 +16,6 @@ pub mod expfmt;
 pub mod model;
 pub mod output;
 pub mod promql;
+pub mod scrape;
 pub mod storage;
+pub mod yaml;

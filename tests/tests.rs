@@ -9,4 +9,5 @@ mod expfmt;
 mod generated;
 mod promql;
 mod promtool;
+mod scrape;
 mod storage;

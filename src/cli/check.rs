@@ -1,4 +1,4 @@
-//! `prombox check`: validate expositions (and, later, configs and rule files).
+//! `prombox check`: validate expositions and configuration files (and, later, rule files).
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -20,6 +20,25 @@ enum What {
     /// Validate expositions and lint them like promtool's check metrics.
     #[command(after_help = METRICS_EXAMPLES)]
     Metrics(MetricsArgs),
+    /// Validate Prometheus configuration files like promtool's check config.
+    #[command(after_help = CONFIG_EXAMPLES)]
+    Config(ConfigArgs),
+}
+
+const CONFIG_EXAMPLES: &str = "\
+Reads the global and scrape_configs sections strictly: an unknown field or a bad value
+is an error with its line and column (exit 1). Other sections (alerting, rule_files,
+remote_write, ...) are accepted and named as not used by prombox.
+
+Examples:
+  prombox check config /etc/prometheus/prometheus.yml
+  prombox check config prometheus.yml other.yml";
+
+#[derive(clap::Args, Debug)]
+struct ConfigArgs {
+    /// Configuration files to check.
+    #[arg(value_name = "FILE", required = true)]
+    files: Vec<PathBuf>,
 }
 
 const METRICS_EXAMPLES: &str = "\
@@ -76,7 +95,46 @@ struct MetricsArgs {
 pub fn run(args: Args) -> anyhow::Result<Status> {
     match args.what {
         What::Metrics(m) => metrics(m),
+        What::Config(c) => config(c),
     }
+}
+
+/// promtool's output: `Checking FILE`, then ` SUCCESS: ...` or `  FAILED: ...` per file.
+fn config(args: ConfigArgs) -> anyhow::Result<Status> {
+    let mut failed = false;
+    let mut out = io::stdout().lock();
+    for f in &args.files {
+        writeln!(out, "Checking {}", f.display())?;
+        let checked = crate::scrape::config::load(f)
+            .and_then(|c| crate::scrape::discovery::check(&c).map(|w| (c, w)));
+        match checked {
+            Ok((c, warnings)) => {
+                for w in warnings {
+                    writeln!(out, "  WARNING: {w}")?;
+                }
+                writeln!(
+                    out,
+                    " SUCCESS: {} is valid prometheus config file syntax",
+                    f.display()
+                )?;
+                if !c.ignored.is_empty() {
+                    writeln!(
+                        out,
+                        " NOTICE: not used by prombox scrape: {}",
+                        c.ignored.join(", ")
+                    )?;
+                }
+                writeln!(out)?;
+            }
+            Err(e) => {
+                out.flush()?;
+                eprintln!("  FAILED: {e}");
+                writeln!(out)?;
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { Status::Failed } else { Status::Ok })
 }
 
 fn metrics(args: MetricsArgs) -> anyhow::Result<Status> {

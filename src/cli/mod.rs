@@ -16,6 +16,7 @@ mod labels;
 mod query;
 mod series;
 mod store;
+mod targets;
 mod test;
 
 use std::io::{self, Write};
@@ -62,6 +63,8 @@ enum Command {
     Query(query::Args),
     /// List the series matching selectors.
     Series(series::Args),
+    /// List the targets a Prometheus config discovers, before and after relabeling.
+    Targets(targets::Args),
     /// List label names, or one label's values.
     Labels(labels::Args),
     /// Run PromQL test scripts (load/eval format).
@@ -110,6 +113,7 @@ pub fn main() -> ExitCode {
         Command::Delete(args) => delete::run(args),
         Command::Query(args) => query::run(args),
         Command::Series(args) => series::run(args),
+        Command::Targets(args) => targets::run(args),
         Command::Labels(args) => labels::run(args),
         Command::Test(args) => test::run(args),
     };

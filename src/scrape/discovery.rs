@@ -1,0 +1,265 @@
+//! Service discovery: the target groups of a job, from `static_configs` and
+//! `file_sd_configs` (JSON or YAML files; the last path segment may hold a `*`).
+//!
+//! A file that cannot be read or decoded is reported and contributes no targets, while the
+//! other files and configs go on, as in Prometheus. File targets carry `__meta_filepath`.
+
+use std::path::{Path, PathBuf};
+
+use super::config::{ScrapeConfig, TargetGroup};
+use crate::yaml::{self, Kind};
+
+/// Why a job's targets could not be listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The job uses a discovery this build does not run yet.
+    Unsupported(&'static str),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Unsupported(what) => write!(f, "{what} are not supported yet"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Every target group of a job; problems with single files go to `warn`.
+pub fn discover(
+    cfg: &ScrapeConfig,
+    warn: &mut dyn FnMut(String),
+) -> Result<Vec<TargetGroup>, Error> {
+    if !cfg.http_sd_configs.is_empty() {
+        return Err(Error::Unsupported("http_sd_configs"));
+    }
+    if !cfg.dns_sd_configs.is_empty() {
+        return Err(Error::Unsupported("dns_sd_configs"));
+    }
+    let mut out: Vec<TargetGroup> = cfg.static_configs.clone();
+    for sd in &cfg.file_sd_configs {
+        for pattern in &sd.files {
+            for path in expand(Path::new(pattern)) {
+                match read_file(&path) {
+                    Ok(groups) => out.extend(groups),
+                    Err(e) => warn(format!("file discovery: {}: {e}", path.display())),
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// promtool's `check config` beyond decoding: credential and certificate files exist,
+/// static and file-discovered targets survive relabeling. Returns warnings (a missing
+/// discovery file), or the first problem in promtool's wording.
+pub fn check(cfg: &super::config::Config) -> Result<Vec<String>, String> {
+    let mut warnings = Vec::new();
+    let exists = |p: &Path| std::fs::metadata(p).map(|_| ()).map_err(|e| e.to_string());
+    for sc in &cfg.scrape_configs {
+        if let Some(f) = sc
+            .client
+            .authorization
+            .as_ref()
+            .and_then(|a| a.credentials_file.as_ref())
+        {
+            exists(f).map_err(|e| {
+                format!(
+                    "error checking authorization credentials or bearer token file {:?}: {e}",
+                    f.display().to_string()
+                )
+            })?;
+        }
+        let tls = &sc.client.tls;
+        for (f, what) in [
+            (&tls.cert_file, "client cert"),
+            (&tls.key_file, "client key"),
+        ] {
+            if let Some(f) = f {
+                exists(f).map_err(|e| {
+                    format!(
+                        "error checking {what} file {:?}: {e}",
+                        f.display().to_string()
+                    )
+                })?;
+            }
+        }
+        let check_groups = |groups: &[TargetGroup]| -> Result<(), String> {
+            for tg in groups {
+                for (i, t) in super::target::from_group(sc, tg).iter().enumerate() {
+                    if let super::target::State::Invalid(why) = &t.state {
+                        return Err(format!("instance {i} in group {}: {why}", tg.source));
+                    }
+                }
+            }
+            Ok(())
+        };
+        check_groups(&sc.static_configs)?;
+        for sd in &sc.file_sd_configs {
+            for pattern in &sd.files {
+                let files = expand(Path::new(pattern));
+                let files: Vec<PathBuf> = files.into_iter().filter(|f| f.exists()).collect();
+                if files.is_empty() {
+                    warnings.push(format!(
+                        "file {pattern:?} for file_sd in scrape job {:?} does not exist",
+                        sc.job_name
+                    ));
+                }
+                for f in files {
+                    let groups =
+                        read_file(&f).map_err(|e| format!("checking SD file {pattern:?}: {e}"))?;
+                    check_groups(&groups)?;
+                }
+            }
+        }
+    }
+    Ok(warnings)
+}
+
+/// The files a pattern names: itself, or with a `*` in its last segment, the matching files
+/// of its directory (sorted).
+fn expand(pattern: &Path) -> Vec<PathBuf> {
+    let name = pattern
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Some(star) = name.find('*') else {
+        return vec![pattern.to_path_buf()];
+    };
+    let (pre, post) = (&name[..star], &name[star + 1..]);
+    let dir = match pattern.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            (n.len() >= pre.len() + post.len() && n.starts_with(pre) && n.ends_with(post))
+                .then(|| e.path())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// A file's target groups: a list of `{targets: [...], labels: {...}}`.
+fn read_file(path: &Path) -> Result<Vec<TargetGroup>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let file = path.to_string_lossy().into_owned();
+    let is_json = path.extension().is_some_and(|e| e == "json");
+    let raw: RawGroups = if is_json {
+        from_json(&text)?
+    } else {
+        from_yaml(&text).map_err(|e| e.to_string())?
+    };
+    Ok(raw
+        .into_iter()
+        .enumerate()
+        .map(|(i, (targets, mut labels))| {
+            labels.push(("__meta_filepath".into(), file.clone()));
+            TargetGroup {
+                targets,
+                labels,
+                source: format!("{file}:{i}"),
+            }
+        })
+        .collect())
+}
+
+type RawGroups = Vec<(Vec<String>, Vec<(String, String)>)>;
+
+fn from_json(text: &str) -> Result<RawGroups, String> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let arr = v.as_array().ok_or("expected a list of target groups")?;
+    let mut out = Vec::new();
+    for g in arr {
+        let obj = g.as_object().ok_or("expected a target group object")?;
+        let mut targets = Vec::new();
+        let mut labels = Vec::new();
+        for (k, val) in obj {
+            match k.as_str() {
+                "targets" => {
+                    for t in val.as_array().ok_or("targets must be a list")? {
+                        targets.push(t.as_str().ok_or("a target must be a string")?.to_string());
+                    }
+                }
+                "labels" => {
+                    for (n, lv) in val.as_object().ok_or("labels must be an object")? {
+                        labels.push((
+                            n.clone(),
+                            lv.as_str()
+                                .ok_or("a label value must be a string")?
+                                .to_string(),
+                        ));
+                    }
+                }
+                other => return Err(format!("unknown field {other:?} in target group")),
+            }
+        }
+        out.push((targets, labels));
+    }
+    Ok(out)
+}
+
+fn from_yaml(text: &str) -> yaml::Result<RawGroups> {
+    let root = yaml::parse(text)?;
+    let mut out = Vec::new();
+    for g in root.seq()? {
+        let mut f = g.map("targetgroup.plain")?;
+        let targets = match f.get("targets") {
+            Some(t) => t.strings()?,
+            None => Vec::new(),
+        };
+        let labels = match f.get("labels") {
+            Some(l) if matches!(l.kind, Kind::Map(_)) => l
+                .string_map()?
+                .into_iter()
+                .map(|(k, v, _)| (k, v))
+                .collect(),
+            Some(l) => return Err(yaml::Error::new(l.pos, "labels must be a mapping")),
+            None => Vec::new(),
+        };
+        f.finish()?;
+        out.push((targets, labels));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_groups_json_yaml_and_globs() {
+        let dir = std::env::temp_dir().join(format!("prombox-fsd-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("a.json"),
+            r#"[{"targets": ["x:1", "y:2"], "labels": {"env": "a"}}]"#,
+        )
+        .unwrap();
+        std::fs::write(dir.join("b.yml"), "- targets: ['z:3']\n").unwrap();
+        std::fs::write(dir.join("bad.json"), "[{").unwrap();
+        let cfg = format!(
+            "scrape_configs:\n- job_name: j\n  file_sd_configs:\n  - files: ['{0}/*.json', '{0}/b.yml']\n",
+            dir.display()
+        );
+        let sc = crate::scrape::config::parse(&cfg, &dir)
+            .unwrap()
+            .scrape_configs
+            .remove(0);
+        let mut warnings = Vec::new();
+        let groups = discover(&sc, &mut |w| warnings.push(w)).unwrap();
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].targets, vec!["x:1", "y:2"]);
+        assert!(groups[0].labels.contains(&("env".into(), "a".into())));
+        assert_eq!(groups[1].targets, vec!["z:3"]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("bad.json"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,7 @@
+//! Scraping: the `scrape_configs` of a prometheus.yml, target discovery and relabeling, and
+//! one scrape round over HTTP (or local files and commands) into the data dir.
+
+pub mod config;
+pub mod discovery;
+pub mod relabel;
+pub mod target;
