@@ -156,6 +156,13 @@ fn read_file(path: &Path) -> Result<Vec<TargetGroup>, String> {
     } else {
         from_yaml(&text).map_err(|e| e.to_string())?
     };
+    if let Some((n, _)) = raw
+        .iter()
+        .flat_map(|(_, l)| l)
+        .find(|(n, _)| !crate::model::labels::is_valid_name(n))
+    {
+        return Err(format!("{n:?} is not a valid label name"));
+    }
     Ok(raw
         .into_iter()
         .enumerate()
@@ -244,6 +251,11 @@ mod tests {
         .unwrap();
         std::fs::write(dir.join("b.yml"), "- targets: ['z:3']\n").unwrap();
         std::fs::write(dir.join("bad.json"), "[{").unwrap();
+        std::fs::write(
+            dir.join("c.json"),
+            r#"[{"targets": ["w:1"], "labels": {"": "x"}}]"#,
+        )
+        .unwrap();
         let cfg = format!(
             "scrape_configs:\n- job_name: j\n  file_sd_configs:\n  - files: ['{0}/*.json', '{0}/b.yml']\n",
             dir.display()
@@ -258,8 +270,9 @@ mod tests {
         assert_eq!(groups[0].targets, vec!["x:1", "y:2"]);
         assert!(groups[0].labels.contains(&("env".into(), "a".into())));
         assert_eq!(groups[1].targets, vec!["z:3"]);
-        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(warnings[0].contains("bad.json"));
+        assert!(warnings[1].contains("c.json: \"\" is not a valid label name"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
