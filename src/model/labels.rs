@@ -115,24 +115,17 @@ impl Labels {
 
     /// The set without the named labels.
     pub fn without<S: AsRef<str>>(&self, names: &[S]) -> Labels {
-        Labels(
-            self.0
-                .iter()
-                .filter(|l| !names.iter().any(|n| n.as_ref() == l.name))
-                .cloned()
-                .collect(),
-        )
+        self.filter(|l| !names.iter().any(|n| n.as_ref() == l.name))
     }
 
     /// Only the named labels.
     pub fn keep<S: AsRef<str>>(&self, names: &[S]) -> Labels {
-        Labels(
-            self.0
-                .iter()
-                .filter(|l| names.iter().any(|n| n.as_ref() == l.name))
-                .cloned()
-                .collect(),
-        )
+        self.filter(|l| names.iter().any(|n| n.as_ref() == l.name))
+    }
+
+    /// The labels `keep` accepts (a subset of a valid set is valid).
+    pub fn filter(&self, keep: impl Fn(&Label) -> bool) -> Labels {
+        Labels(self.0.iter().filter(|l| keep(l)).cloned().collect())
     }
 
     /// The set with `name` set to `value`; an empty value removes the label (as

@@ -139,19 +139,11 @@ fn check(l: &Labels) -> Result<Labels, String> {
             "scrape timeout cannot be greater than scrape interval ({timeout:?} > {interval:?})"
         ));
     }
-    let mut out: Vec<Label> = l
-        .iter()
-        .filter(|x| !x.name.starts_with("__meta_"))
-        .cloned()
-        .collect();
-    if l.get("instance").is_none_or(str::is_empty) {
-        out.push(Label {
-            name: "instance".into(),
-            value: addr.to_string(),
-        });
-        out.sort_by(|a, b| a.name.cmp(&b.name));
+    let kept = l.filter(|x| !x.name.starts_with("__meta_"));
+    if kept.get("instance").is_none_or(str::is_empty) {
+        return Ok(kept.with("instance", addr));
     }
-    Labels::from_sorted(out).map_err(|e| e.to_string())
+    Ok(kept)
 }
 
 /// The URL a target is scraped at: `__scheme__://__address____metrics_path__?params`, the
@@ -204,12 +196,7 @@ fn query_escape(s: &str) -> String {
 
 /// The labels a target gives its series: all but the internal `__` ones.
 pub fn series_labels(l: &Labels) -> Labels {
-    let v: Vec<Label> = l
-        .iter()
-        .filter(|x| !x.name.starts_with("__"))
-        .cloned()
-        .collect();
-    Labels::from_sorted(v).unwrap_or_default()
+    l.filter(|x| !x.name.starts_with("__"))
 }
 
 #[cfg(test)]

@@ -602,23 +602,6 @@ pub fn decode_timestamps(data: &[u8], out: &mut Vec<i64>) -> Result<(), Corrupti
     Ok(())
 }
 
-/// Decodes a value column, appending to `out`.
-pub fn decode_values(data: &[u8], out: &mut Vec<f64>) -> Result<(), Corruption> {
-    let (n, mut c) = header(data, Encoding::Values)?;
-    if n == 0 {
-        return Ok(());
-    }
-    let v0 = c.u64()?;
-    out.reserve(n);
-    out.push(f64::from_bits(v0));
-    let mut r = BitReader::new(c.rest());
-    let mut dec = XorDec::new(v0);
-    for _ in 1..n {
-        out.push(f64::from_bits(dec.get(&mut r)?));
-    }
-    Ok(())
-}
-
 /// Decodes a value column whose timestamps are `ts` (decoded already: blocks share one
 /// timestamp column among the series scraped together), appending samples to `out`.
 pub fn decode_values_at(data: &[u8], ts: &[i64], out: &mut Vec<Sample>) -> Result<(), Corruption> {
@@ -715,9 +698,10 @@ mod tests {
             let (mut tb, mut vb) = (Vec::new(), Vec::new());
             encode_timestamps(&ts, &mut tb);
             encode_values(&vs, &mut vb);
-            let (mut t2, mut v2) = (Vec::new(), Vec::new());
+            let (mut t2, mut back2) = (Vec::new(), Vec::new());
             decode_timestamps(&tb, &mut t2).unwrap();
-            decode_values(&vb, &mut v2).unwrap();
+            decode_values_at(&vb, &t2, &mut back2).unwrap();
+            let v2: Vec<f64> = back2.iter().map(|s| s.v).collect();
             assert_eq!(t2, ts);
             assert!(v2.iter().zip(&vs).all(|(a, b)| a.to_bits() == b.to_bits()));
         }
@@ -767,7 +751,8 @@ mod tests {
             }
             let _ = decode_xor(&data, &mut Vec::new());
             let _ = decode_timestamps(&data, &mut Vec::new());
-            let _ = decode_values(&data, &mut Vec::new());
+            let ts = vec![0; count(&data).unwrap_or(0)];
+            let _ = decode_values_at(&data, &ts, &mut Vec::new());
         }
     }
 }
