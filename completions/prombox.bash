@@ -19,6 +19,9 @@ _prombox() {
             prombox,check)
                 cmd="prombox__subcmd__check"
                 ;;
+            prombox,collect)
+                cmd="prombox__subcmd__collect"
+                ;;
             prombox,compact)
                 cmd="prombox__subcmd__compact"
                 ;;
@@ -39,6 +42,9 @@ _prombox() {
                 ;;
             prombox,query)
                 cmd="prombox__subcmd__query"
+                ;;
+            prombox,scrape)
+                cmd="prombox__subcmd__scrape"
                 ;;
             prombox,series)
                 cmd="prombox__subcmd__series"
@@ -73,6 +79,9 @@ _prombox() {
             prombox__subcmd__help,check)
                 cmd="prombox__subcmd__help__subcmd__check"
                 ;;
+            prombox__subcmd__help,collect)
+                cmd="prombox__subcmd__help__subcmd__collect"
+                ;;
             prombox__subcmd__help,compact)
                 cmd="prombox__subcmd__help__subcmd__compact"
                 ;;
@@ -93,6 +102,9 @@ _prombox() {
                 ;;
             prombox__subcmd__help,query)
                 cmd="prombox__subcmd__help__subcmd__query"
+                ;;
+            prombox__subcmd__help,scrape)
+                cmd="prombox__subcmd__help__subcmd__scrape"
                 ;;
             prombox__subcmd__help,series)
                 cmd="prombox__subcmd__help__subcmd__series"
@@ -119,7 +131,7 @@ _prombox() {
 
     case "${cmd}" in
         prombox)
-            opts="-h -V --help --version check store compact inspect export delete query series targets labels test help"
+            opts="-h -V --help --version check store compact inspect export delete query series scrape collect targets labels test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -238,6 +250,20 @@ _prombox() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        prombox__subcmd__collect)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         prombox__subcmd__compact)
             opts="-q -h -V --data --retention --retention-size --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -329,7 +355,7 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__help)
-            opts="check store compact inspect export delete query series targets labels test help"
+            opts="check store compact inspect export delete query series scrape collect targets labels test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -373,6 +399,20 @@ _prombox() {
         prombox__subcmd__help__subcmd__check__subcmd__metrics)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__help__subcmd__collect)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -469,6 +509,20 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__help__subcmd__query)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__help__subcmd__scrape)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -634,6 +688,40 @@ _prombox() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__scrape)
+            opts="-h -V --config --data --output --every --job --concurrency --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -34,6 +34,8 @@ complete -c prombox -n "__fish_prombox_needs_command" -f -a "export" -d 'Stream 
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "delete" -d 'Delete series samples (a tombstone, applied by compact)'
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "query" -d 'Run a PromQL instant or range query'
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "series" -d 'List the series matching selectors'
+complete -c prombox -n "__fish_prombox_needs_command" -f -a "scrape" -d 'Scrape targets (a prometheus.yml, or this host) into a data dir'
+complete -c prombox -n "__fish_prombox_needs_command" -f -a "collect" -d 'Print this host\'s metrics (the built-in collector) as an exposition'
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "targets" -d 'List the targets a Prometheus config discovers, before and after relabeling'
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "labels" -d 'List label names, or one label\'s values'
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "test" -d 'Run PromQL test scripts (load/eval format)'
@@ -114,6 +116,16 @@ complete -c prombox -n "__fish_prombox_using_subcommand series" -l format -d 'Ou
 json\t'The Prometheus HTTP API response'"
 complete -c prombox -n "__fish_prombox_using_subcommand series" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c prombox -n "__fish_prombox_using_subcommand series" -s V -l version -d 'Print version'
+complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l config -d 'A Prometheus configuration file (its global and scrape_configs sections); without it, the built-in host collector is scraped as job "node"' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l data -d 'The data dir (created if missing)' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l output -d 'Write OpenMetrics with timestamps to FILE (`-`: standard output) instead of the data dir' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l job -d 'Only these jobs (repeatable)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l concurrency -d 'The most targets scraped at once' -r
+complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l every -d 'Keep scraping, each job on its scrape_interval, until SIGTERM or Ctrl-C (the round in flight completes)'
+complete -c prombox -n "__fish_prombox_using_subcommand scrape" -s h -l help -d 'Print help'
+complete -c prombox -n "__fish_prombox_using_subcommand scrape" -s V -l version -d 'Print version'
+complete -c prombox -n "__fish_prombox_using_subcommand collect" -s h -l help -d 'Print help'
+complete -c prombox -n "__fish_prombox_using_subcommand collect" -s V -l version -d 'Print version'
 complete -c prombox -n "__fish_prombox_using_subcommand targets" -l config -d 'The Prometheus configuration file' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand targets" -l job -d 'Only these jobs (repeatable)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand targets" -l format -d 'Output format' -r -f -a "table\t'Aligned columns for humans'
@@ -131,17 +143,19 @@ complete -c prombox -n "__fish_prombox_using_subcommand labels" -s V -l version 
 complete -c prombox -n "__fish_prombox_using_subcommand test" -s v -l verbose -d 'List every skipped case with its reason (default: counts per reason)'
 complete -c prombox -n "__fish_prombox_using_subcommand test" -s h -l help -d 'Print help'
 complete -c prombox -n "__fish_prombox_using_subcommand test" -s V -l version -d 'Print version'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "check" -d 'Check expositions for errors and lint problems'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "store" -d 'Ingest expositions (text or OpenMetrics) into a data dir'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "compact" -d 'Turn stored segments into compressed blocks; apply deletes and retention'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "inspect" -d 'List a data dir\'s blocks and segments, top series; verify checksums'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "export" -d 'Stream stored samples out as OpenMetrics, JSON lines or CSV'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "delete" -d 'Delete series samples (a tombstone, applied by compact)'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "query" -d 'Run a PromQL instant or range query'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "series" -d 'List the series matching selectors'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "targets" -d 'List the targets a Prometheus config discovers, before and after relabeling'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "labels" -d 'List label names, or one label\'s values'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "test" -d 'Run PromQL test scripts (load/eval format)'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series targets labels test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test help" -f -a "check" -d 'Check expositions for errors and lint problems'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test help" -f -a "store" -d 'Ingest expositions (text or OpenMetrics) into a data dir'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test help" -f -a "compact" -d 'Turn stored segments into compressed blocks; apply deletes and retention'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test help" -f -a "inspect" -d 'List a data dir\'s blocks and segments, top series; verify checksums'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test help" -f -a "export" -d 'Stream stored samples out as OpenMetrics, JSON lines or CSV'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test help" -f -a "delete" -d 'Delete series samples (a tombstone, applied by compact)'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test help" -f -a "query" -d 'Run a PromQL instant or range query'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test help" -f -a "series" -d 'List the series matching selectors'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test help" -f -a "scrape" -d 'Scrape targets (a prometheus.yml, or this host) into a data dir'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test help" -f -a "collect" -d 'Print this host\'s metrics (the built-in collector) as an exposition'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test help" -f -a "targets" -d 'List the targets a Prometheus config discovers, before and after relabeling'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test help" -f -a "labels" -d 'List label names, or one label\'s values'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test help" -f -a "test" -d 'Run PromQL test scripts (load/eval format)'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c prombox -n "__fish_prombox_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "metrics" -d 'Validate expositions and lint them like promtool\'s check metrics'
 complete -c prombox -n "__fish_prombox_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "config" -d 'Validate Prometheus configuration files like promtool\'s check config'

@@ -1,6 +1,7 @@
 //! The one integration test binary: each module tests one area through the built binary or
 //! the library's public API.
 
+mod server;
 mod util;
 
 mod check_metrics;
@@ -10,4 +11,5 @@ mod generated;
 mod promql;
 mod promtool;
 mod scrape;
+mod scrape_run;
 mod storage;

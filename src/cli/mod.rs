@@ -6,6 +6,7 @@
 //! `prombox: <what>: <why>`; a closed output pipe (`prombox ... | head`) ends quietly with 0.
 
 mod check;
+mod collect;
 mod compact;
 mod delete;
 pub mod doc;
@@ -14,6 +15,7 @@ mod input;
 mod inspect;
 mod labels;
 mod query;
+mod scrape;
 mod series;
 mod store;
 mod targets;
@@ -63,6 +65,10 @@ enum Command {
     Query(query::Args),
     /// List the series matching selectors.
     Series(series::Args),
+    /// Scrape targets (a prometheus.yml, or this host) into a data dir.
+    Scrape(scrape::Args),
+    /// Print this host's metrics (the built-in collector) as an exposition.
+    Collect(collect::Args),
     /// List the targets a Prometheus config discovers, before and after relabeling.
     Targets(targets::Args),
     /// List label names, or one label's values.
@@ -113,6 +119,8 @@ pub fn main() -> ExitCode {
         Command::Delete(args) => delete::run(args),
         Command::Query(args) => query::run(args),
         Command::Series(args) => series::run(args),
+        Command::Scrape(args) => scrape::run(args),
+        Command::Collect(args) => collect::run(args),
         Command::Targets(args) => targets::run(args),
         Command::Labels(args) => labels::run(args),
         Command::Test(args) => test::run(args),

@@ -56,9 +56,10 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
         if !args.job.is_empty() && !args.job.contains(&sc.job_name) {
             continue;
         }
-        let groups = discovery::discover(sc, &mut |w| eprintln!("prombox: targets: {w}"))
-            .with_context(|| format!("targets: job {:?}", sc.job_name))?;
-        for g in &groups {
+        let found = discovery::discover(sc, &mut |w| {
+            eprintln!("prombox: targets: job {:?}: {w}", sc.job_name)
+        });
+        for g in &found.groups {
             for t in target::from_group(sc, g) {
                 rows.push((sc, t));
             }

@@ -193,6 +193,14 @@ impl<W: Write> Writer<W> {
     }
 
     /// Ends the output (`# EOF` for OpenMetrics), flushes, and returns the inner writer.
+    /// Writes out what is buffered, without ending the exposition (a stream that goes on;
+    /// its writer ends it with `# EOF` itself).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.write_all(self.buf.as_bytes())?;
+        self.buf.clear();
+        self.out.flush()
+    }
+
     pub fn finish(mut self) -> io::Result<W> {
         if self.format == Format::OpenMetrics {
             self.buf.push_str("# EOF\n");

@@ -162,6 +162,9 @@ pub struct TargetGroup {
     pub labels: Vec<(String, String)>,
     /// Where the group came from (`static_configs/0`, a file name, a URL).
     pub source: String,
+    /// Written in the config file itself (`static_configs`): only such groups may hold
+    /// `file://`, `exec://` and `host://` targets.
+    pub local: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -265,6 +268,16 @@ pub fn load(path: &Path) -> std::result::Result<Config, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     parse(&text, path.parent().unwrap_or(Path::new(".")))
         .map_err(|e| format!("{}:{e}", path.display()))
+}
+
+/// The config `prombox scrape` runs without `--config`: one job, `node`, scraping the
+/// built-in host collector every minute, its `instance` the host's name.
+pub fn builtin(hostname: &str) -> Config {
+    let text = format!(
+        "scrape_configs:\n- job_name: node\n  static_configs:\n  - targets: ['host://']\n    labels: {{instance: {}}}\n",
+        serde_json::to_string(hostname).unwrap_or_else(|_| "localhost".into())
+    );
+    parse(&text, Path::new(".")).expect("the built-in config is valid")
 }
 
 /// Decodes configuration text; relative file names in it are resolved against `dir` (the
@@ -814,6 +827,7 @@ fn decode_scrape(n: &Node, g: &Global, dir: &Path) -> Result<ScrapeConfig> {
                 targets: Vec::new(),
                 labels: Vec::new(),
                 source: i.to_string(),
+                local: true,
             };
             if let Some(t) = tf.get("targets") {
                 // Addresses are checked after relabeling, which may rewrite them.

@@ -1,51 +1,148 @@
-//! Service discovery: the target groups of a job, from `static_configs` and
-//! `file_sd_configs` (JSON or YAML files; the last path segment may hold a `*`).
+//! Service discovery: the target groups of a job, from `static_configs`, `file_sd_configs`
+//! (JSON or YAML files; the last path segment may hold a `*`), `http_sd_configs` (a JSON
+//! endpoint) and `dns_sd_configs` (A, AAAA and SRV records).
 //!
-//! A file that cannot be read or decoded is reported and contributes no targets, while the
-//! other files and configs go on, as in Prometheus. File targets carry `__meta_filepath`.
+//! A source that cannot be read or decoded is reported and contributes no targets, while the
+//! other sources go on, as in Prometheus. File targets carry `__meta_filepath`, HTTP ones
+//! `__meta_url`, DNS ones `__meta_dns_name` and the SRV record's labels.
 
 use std::path::{Path, PathBuf};
 
-use super::config::{ScrapeConfig, TargetGroup};
+use super::config::{DnsSd, DnsType, HttpSd, ScrapeConfig, TargetGroup};
 use crate::yaml::{self, Kind};
 
-/// Why a job's targets could not be listed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Error {
-    /// The job uses a discovery this build does not run yet.
-    Unsupported(&'static str),
+/// A job's target groups, and whether every source answered.
+#[derive(Clone, Debug, Default)]
+pub struct Discovered {
+    pub groups: Vec<TargetGroup>,
+    /// False when a file, HTTP endpoint or DNS name failed: its targets are missing from
+    /// `groups` (Prometheus keeps the last ones it had; see `scrape::round`).
+    pub complete: bool,
 }
 
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Unsupported(what) => write!(f, "{what} are not supported yet"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-/// Every target group of a job; problems with single files go to `warn`.
-pub fn discover(
-    cfg: &ScrapeConfig,
-    warn: &mut dyn FnMut(String),
-) -> Result<Vec<TargetGroup>, Error> {
-    if !cfg.http_sd_configs.is_empty() {
-        return Err(Error::Unsupported("http_sd_configs"));
-    }
-    if !cfg.dns_sd_configs.is_empty() {
-        return Err(Error::Unsupported("dns_sd_configs"));
-    }
-    let mut out: Vec<TargetGroup> = cfg.static_configs.clone();
+/// Every target group of a job; each source that fails is reported to `warn`, and the
+/// others go on, as in Prometheus.
+pub fn discover(cfg: &ScrapeConfig, warn: &mut dyn FnMut(String)) -> Discovered {
+    let mut out = Discovered {
+        groups: cfg.static_configs.clone(),
+        complete: true,
+    };
     for sd in &cfg.file_sd_configs {
         for pattern in &sd.files {
             for path in expand(Path::new(pattern)) {
                 match read_file(&path) {
-                    Ok(groups) => out.extend(groups),
-                    Err(e) => warn(format!("file discovery: {}: {e}", path.display())),
+                    Ok(groups) => out.groups.extend(groups),
+                    Err(e) => {
+                        out.complete = false;
+                        warn(format!("file discovery: {}: {e}", path.display()))
+                    }
                 }
             }
+        }
+    }
+    for sd in &cfg.http_sd_configs {
+        match http_groups(sd) {
+            Ok(groups) => out.groups.extend(groups),
+            Err(e) => {
+                out.complete = false;
+                warn(format!("http discovery: {}: {e}", sd.url))
+            }
+        }
+    }
+    for sd in &cfg.dns_sd_configs {
+        match dns_groups(sd) {
+            Ok(groups) => out.groups.extend(groups),
+            Err(e) => {
+                out.complete = false;
+                warn(format!("dns discovery: {e}"))
+            }
+        }
+    }
+    out
+}
+
+/// Prometheus's HTTP discovery: a JSON list of target groups from `url` (status 200,
+/// `Content-Type: application/json`), each labeled `__meta_url`.
+fn http_groups(sd: &HttpSd) -> Result<Vec<TargetGroup>, String> {
+    let client = super::http::Client::new(&sd.client).map_err(|e| e.to_string())?;
+    let refresh = format!("{}", sd.refresh_interval_ms as f64 / 1000.0);
+    let headers = [
+        ("Accept", "application/json".to_string()),
+        ("X-Prometheus-Refresh-Interval-Seconds", refresh),
+    ];
+    let body = client
+        .get(&super::http::Request {
+            url: &sd.url,
+            headers: &headers,
+            timeout: std::time::Duration::from_secs(30),
+            limit: super::http::DEFAULT_BODY_CAP,
+            gzip: true,
+        })
+        .map_err(|e| e.to_string())?;
+    let ct = body
+        .content_type
+        .trim()
+        .to_ascii_lowercase()
+        .replace(' ', "");
+    if !matches!(
+        ct.as_str(),
+        "application/json"
+            | "application/json;charset=utf-8"
+            | "application/json;charset=\"utf-8\""
+    ) {
+        return Err(format!("unsupported content type {:?}", body.content_type));
+    }
+    let text = String::from_utf8(body.bytes).map_err(|e| e.to_string())?;
+    let raw = from_json(&text)?;
+    check_names(&raw)?;
+    Ok(raw
+        .into_iter()
+        .enumerate()
+        .map(|(i, (targets, mut labels))| {
+            labels.retain(|(n, _)| n != "__meta_url");
+            labels.push(("__meta_url".into(), sd.url.clone()));
+            TargetGroup {
+                targets,
+                labels,
+                source: format!("{}:{i}", sd.url),
+                local: false,
+            }
+        })
+        .collect())
+}
+
+/// Refuses a group with an invalid label name, in Prometheus's words.
+fn check_names(raw: &RawGroups) -> Result<(), String> {
+    match raw
+        .iter()
+        .flat_map(|(_, l)| l)
+        .find(|(n, _)| !crate::model::labels::is_valid_name(n))
+    {
+        Some((n, _)) => Err(format!("{n:?} is not a valid label name")),
+        None => Ok(()),
+    }
+}
+
+/// DNS discovery (A, AAAA, SRV) with the resolvers of /etc/resolv.conf. Prometheus gives
+/// one group per name whose targets carry their own `__meta_dns_*` labels; here each target
+/// is a group of one with those labels, which relabels the same.
+fn dns_groups(sd: &DnsSd) -> Result<Vec<TargetGroup>, String> {
+    let conf = super::dns::ResolvConf::load();
+    let qtype = match sd.kind {
+        DnsType::Srv => super::dns::QueryType::Srv,
+        DnsType::A => super::dns::QueryType::A,
+        DnsType::Aaaa => super::dns::QueryType::Aaaa,
+    };
+    let mut out = Vec::new();
+    for name in &sd.names {
+        let found = super::dns::lookup(&conf, name, qtype, sd.port).map_err(|e| e.to_string())?;
+        for f in found {
+            out.push(TargetGroup {
+                targets: vec![f.address],
+                labels: f.labels,
+                source: name.clone(),
+                local: false,
+            });
         }
     }
     Ok(out)
@@ -119,7 +216,7 @@ pub fn check(cfg: &super::config::Config) -> Result<Vec<String>, String> {
 
 /// The files a pattern names: itself, or with a `*` in its last segment, the matching files
 /// of its directory (sorted).
-fn expand(pattern: &Path) -> Vec<PathBuf> {
+pub(crate) fn expand(pattern: &Path) -> Vec<PathBuf> {
     let name = pattern
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -156,13 +253,7 @@ fn read_file(path: &Path) -> Result<Vec<TargetGroup>, String> {
     } else {
         from_yaml(&text).map_err(|e| e.to_string())?
     };
-    if let Some((n, _)) = raw
-        .iter()
-        .flat_map(|(_, l)| l)
-        .find(|(n, _)| !crate::model::labels::is_valid_name(n))
-    {
-        return Err(format!("{n:?} is not a valid label name"));
-    }
+    check_names(&raw)?;
     Ok(raw
         .into_iter()
         .enumerate()
@@ -172,6 +263,7 @@ fn read_file(path: &Path) -> Result<Vec<TargetGroup>, String> {
                 targets,
                 labels,
                 source: format!("{file}:{i}"),
+                local: false,
             }
         })
         .collect())
@@ -265,7 +357,9 @@ mod tests {
             .scrape_configs
             .remove(0);
         let mut warnings = Vec::new();
-        let groups = discover(&sc, &mut |w| warnings.push(w)).unwrap();
+        let d = discover(&sc, &mut |w| warnings.push(w));
+        assert!(!d.complete);
+        let groups = d.groups;
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].targets, vec!["x:1", "y:2"]);
         assert!(groups[0].labels.contains(&("env".into(), "a".into())));

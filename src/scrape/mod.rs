@@ -3,5 +3,11 @@
 
 pub mod config;
 pub mod discovery;
+pub mod dns;
+pub mod host;
+pub mod http;
+pub mod process;
 pub mod relabel;
+pub mod round;
+pub mod state;
 pub mod target;

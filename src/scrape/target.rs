@@ -33,17 +33,31 @@ pub fn from_group(cfg: &ScrapeConfig, tg: &TargetGroup) -> Vec<Target> {
         .iter()
         .map(|addr| {
             let own = [("__address__".to_string(), addr.clone())];
-            populate(cfg, &own, &tg.labels)
+            let local = (tg.local && is_local(addr)).then_some(addr.as_str());
+            populate(cfg, &own, &tg.labels, local)
         })
         .collect()
 }
 
+/// The prefixes of prombox's non-HTTP targets: an exposition file (or glob), a command's
+/// output, the built-in host collector.
+pub const LOCAL_SCHEMES: [&str; 3] = ["file://", "exec://", "host://"];
+
+/// True for a `file://`, `exec://` or `host://` address.
+pub fn is_local(addr: &str) -> bool {
+    LOCAL_SCHEMES.iter().any(|p| addr.starts_with(p))
+}
+
 /// Prometheus's `PopulateLabels` for one target: `own` are the target's labels (its
-/// `__address__` at least), `group` the labels of its group.
+/// `__address__` at least), `group` the labels of its group. `local` is the target's
+/// address when it is a non-HTTP one written in the config's `static_configs`: it stays
+/// allowed if relabeling leaves it as written; any other non-HTTP address is refused, so
+/// discovery or relabeling can never make prombox read files or run commands.
 pub fn populate(
     cfg: &ScrapeConfig,
     own: &[(String, String)],
     group: &[(String, String)],
+    local: Option<&str>,
 ) -> Target {
     let mut pairs: Vec<(String, String)> = own.to_vec();
     for (k, v) in group {
@@ -93,7 +107,7 @@ pub fn populate(
     let discovered = labels_of(pairs);
     let state = match relabel::process(&discovered, &cfg.relabel_configs) {
         None => State::Dropped,
-        Some(l) => match check(&l) {
+        Some(l) => match check(&l, local) {
             Ok(l) => State::Active(l),
             Err(e) => State::Invalid(e),
         },
@@ -112,12 +126,18 @@ fn labels_of(pairs: Vec<(String, String)>) -> Labels {
 }
 
 /// The checks after relabeling, and the final touches.
-fn check(l: &Labels) -> Result<Labels, String> {
+fn check(l: &Labels, local: Option<&str>) -> Result<Labels, String> {
     let addr = l.get("__address__").unwrap_or("");
     if addr.is_empty() {
         return Err("no address".into());
     }
-    if addr.contains('/') {
+    if is_local(addr) {
+        if local != Some(addr) {
+            return Err(format!(
+                "{addr:?}: file://, exec:// and host:// targets are only allowed as written in the static_configs of the config file"
+            ));
+        }
+    } else if addr.contains('/') {
         return Err(format!("{addr:?} is not a valid hostname"));
     }
     let interval = l.get("__scrape_interval__").unwrap_or("");
@@ -149,6 +169,9 @@ fn check(l: &Labels) -> Result<Labels, String> {
 /// The URL a target is scraped at: `__scheme__://__address____metrics_path__?params`, the
 /// job's `params` overridden by `__param_*` labels, keys sorted (Go's `url.Values.Encode`).
 pub fn url(cfg: &ScrapeConfig, l: &Labels) -> String {
+    if let Some(a) = l.get("__address__").filter(|a| is_local(a)) {
+        return a.to_string();
+    }
     let mut params: Vec<(String, Vec<String>)> = cfg.params.clone();
     for x in l.iter() {
         if let Some(k) = x.name.strip_prefix("__param_") {

@@ -136,6 +136,12 @@ fn pair_hash(n: &str, v: &str) -> u64 {
     h.finish()
 }
 
+/// `stored` (no empty values) equals `l` without its empty values.
+fn same_set(stored: &Labels, l: &Labels) -> bool {
+    let mut it = l.iter().filter(|x| !x.value.is_empty());
+    stored.iter().all(|a| it.next() == Some(a)) && it.next().is_none()
+}
+
 impl Ingester {
     pub fn new(root: &Path, opts: IngestOptions) -> Result<Ingester> {
         let dir = Dir::new(root);
@@ -220,10 +226,15 @@ impl Ingester {
                 .filter(|(_, v)| !v.is_empty()),
         )
         .map_err(|e| Error::Invalid(format!("invalid labels: {e}")))?;
-        let seg_ref = self.writer.add_series(&ls)?;
+        self.add_series(ls, key)
+    }
+
+    /// Starts a series in the segment, indexed under `key` (the hash of its label pairs).
+    fn add_series(&mut self, labels: Labels, key: u64) -> Result<usize> {
+        let seg_ref = self.writer.add_series(&labels)?;
         let id = self.states.len();
         self.states.push(SeriesState {
-            labels: ls,
+            labels,
             seg_ref,
             app: XorAppender::default(),
             last: None,
@@ -331,6 +342,29 @@ impl Ingester {
             self.append(id, Sample { t, v })?;
             self.report.samples += 1;
         }
+    }
+
+    /// Appends one sample of a series given by its labels (from a scrape or a rule, not
+    /// text); the options' override labels do not apply.
+    pub fn append_labels(&mut self, labels: &Labels, s: Sample) -> Result<()> {
+        let mut key = 0u64;
+        for l in labels.iter() {
+            if !l.value.is_empty() {
+                key = key.wrapping_add(pair_hash(&l.name, &l.value));
+            }
+        }
+        let hit = self.index.get(&key).and_then(|ids| {
+            ids.iter()
+                .copied()
+                .find(|&id| same_set(&self.states[id as usize].labels, labels))
+        });
+        let id = match hit {
+            Some(id) => id as usize,
+            None => self.add_series(labels.filter(|l| !l.value.is_empty()), key)?,
+        };
+        self.append(id, s)?;
+        self.report.samples += 1;
+        Ok(())
     }
 
     /// Writes the open chunks, fsyncs and publishes the segment. With no samples, publishes

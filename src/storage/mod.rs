@@ -18,8 +18,9 @@
 //! ├── blocks/
 //! │   ├── b-000000000000002b/    a published block: meta.json, index, chunks
 //! │   └── tmp-<pid>-<n>/         a block being written
-//! └── tombstones/
-//!     └── 000000000000002c.json  a delete request, named by its sequence number
+//! ├── tombstones/
+//! │   └── 000000000000002c.json  a delete request, named by its sequence number
+//! └── scrape/                scrape state between runs (staleness), see `scrape::state`
 //! ```
 //!
 //! Formats: segments in [`segment`], blocks (index and chunk files) in [`block`], chunk
@@ -69,6 +70,7 @@ use std::path::PathBuf;
 
 pub use compact::{compact, CompactOptions, CompactReport};
 pub use db::{Db, Series, SourceInfo};
+pub use dir::tmp_name;
 pub use ingest::{IngestOptions, IngestReport, Ingester};
 pub use meta::Tombstone;
 

@@ -1,0 +1,332 @@
+//! HTTP for scraping and HTTP discovery: one [`Client`] per job (its TLS settings, redirects
+//! and credentials), and [`Client::get`], which fetches a body the way Prometheus's target
+//! scraper does — one deadline over connect, headers and body, `Accept-Encoding: gzip` unless
+//! compression is off, gzip decoded, the body limited *after* decoding (a gzip bomb stops at
+//! the limit), any status but 200 an error worded like Go's `server returned HTTP status 500
+//! Internal Server Error`.
+//!
+//! Credentials are read from their files at every request, as Prometheus does, so a rotated
+//! token is picked up by the next round.
+
+use std::fmt;
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
+
+use super::config::{Authorization, BasicAuth, HttpClient};
+
+/// The cap on a body when no `body_size_limit` is set: a target can never make a scrape hold
+/// more than this in memory.
+pub const DEFAULT_BODY_CAP: u64 = 128 << 20;
+
+/// Where the system's trusted CA certificates live (Debian first); the bundled Mozilla roots
+/// are used when none exists.
+const SYSTEM_CA_FILES: [&str; 3] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+];
+
+/// Why a request failed; displayed as the one-line reason of a failed scrape.
+#[derive(Debug)]
+pub enum Error {
+    /// The client settings are unusable (a CA file that does not parse, ...).
+    Config(String),
+    /// Connecting, TLS, or reading failed (timeouts included).
+    Transport(String),
+    /// The body grew past the limit (Prometheus's wording).
+    BodyLimit,
+    /// A status other than 200.
+    Status(u16, String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config(m) | Error::Transport(m) => f.write_str(m),
+            Error::BodyLimit => f.write_str("body size limit exceeded"),
+            Error::Status(code, reason) => {
+                write!(f, "server returned HTTP status {code} {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A fetched body: decoded bytes and the `Content-Type` header (empty when absent).
+#[derive(Debug)]
+pub struct Body {
+    pub bytes: Vec<u8>,
+    pub content_type: String,
+}
+
+/// One request's particulars.
+pub struct Request<'a> {
+    pub url: &'a str,
+    /// Extra headers (`Accept`, `X-Prometheus-Scrape-Timeout-Seconds`, ...).
+    pub headers: &'a [(&'a str, String)],
+    pub timeout: Duration,
+    /// The largest body accepted: a body of `limit` bytes or more fails, as in Prometheus.
+    pub limit: u64,
+    pub gzip: bool,
+}
+
+/// An HTTP client configured from a job's `basic_auth`, `authorization`, `tls_config`,
+/// `follow_redirects` and `http_headers`. Cheap to clone and shared by threads.
+#[derive(Clone)]
+pub struct Client {
+    plain: ureq::Agent,
+    identity: ureq::Agent,
+    cfg: Arc<HttpClient>,
+}
+
+fn read_pem(
+    inline: &Option<String>,
+    file: &Option<std::path::PathBuf>,
+) -> Result<Option<Vec<u8>>, Error> {
+    if let Some(s) = inline {
+        return Ok(Some(s.as_bytes().to_vec()));
+    }
+    match file {
+        Some(p) => std::fs::read(p)
+            .map(Some)
+            .map_err(|e| Error::Config(format!("unable to read {}: {e}", p.display()))),
+        None => Ok(None),
+    }
+}
+
+fn certificates(pem: &[u8], what: &str) -> Result<Vec<Certificate<'static>>, Error> {
+    let mut out = Vec::new();
+    for item in ureq::tls::parse_pem(pem) {
+        match item {
+            Ok(PemItem::Certificate(c)) => out.push(c),
+            Ok(_) => {}
+            Err(e) => return Err(Error::Config(format!("unable to parse {what}: {e}"))),
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::Config(format!(
+            "unable to use specified {what}: no certificate found"
+        )));
+    }
+    Ok(out)
+}
+
+fn tls_config(c: &super::config::TlsConfig) -> Result<TlsConfig, Error> {
+    let mut b = TlsConfig::builder().disable_verification(c.insecure_skip_verify);
+    let roots = match read_pem(&c.ca, &c.ca_file)? {
+        Some(pem) => Some(certificates(&pem, "CA cert")?),
+        None => SYSTEM_CA_FILES
+            .iter()
+            .find_map(|p| std::fs::read(p).ok())
+            .and_then(|pem| certificates(&pem, "system CA certs").ok()),
+    };
+    if let Some(roots) = roots {
+        b = b.root_certs(RootCerts::Specific(Arc::new(roots)));
+    }
+    let cert = read_pem(&c.cert, &c.cert_file)?;
+    let key = read_pem(&c.key, &c.key_file)?;
+    if let (Some(cert), Some(key)) = (cert, key) {
+        let chain = certificates(&cert, "client cert")?;
+        check_client_cert(&cert, &key)?;
+        let key = PrivateKey::from_pem(&key)
+            .map_err(|e| Error::Config(format!("unable to use client key: {e}")))?;
+        b = b.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
+    }
+    Ok(b.build())
+}
+
+/// Checks that a client certificate and key (PEM) can be used together: ureq would panic on
+/// a pair rustls refuses, such as an X.509 v1 certificate or a key that does not match.
+fn check_client_cert(cert_pem: &[u8], key_pem: &[u8]) -> Result<(), Error> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |e: &dyn fmt::Display| {
+        Error::Config(format!("unable to use client certificate and key: {e}"))
+    };
+    let certs = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(&e))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| bad(&e))?;
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(&e))?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_client_auth_cert(certs, key)
+        .map_err(|e| bad(&e))?;
+    Ok(())
+}
+
+impl Client {
+    /// Builds the client; fails when a certificate or key does not load.
+    pub fn new(cfg: &HttpClient) -> Result<Client, Error> {
+        let tls = tls_config(&cfg.tls)?;
+        let agent = |encoding: &'static str| -> ureq::Agent {
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(if cfg.follow_redirects { 10 } else { 0 })
+                .max_redirects_will_error(false)
+                .tls_config(tls.clone())
+                .user_agent(concat!("prombox/", env!("CARGO_PKG_VERSION")))
+                .accept_encoding(encoding)
+                .max_idle_connections_per_host(1)
+                .build()
+                .into()
+        };
+        Ok(Client {
+            plain: agent("gzip"),
+            identity: agent("identity"),
+            cfg: Arc::new(cfg.clone()),
+        })
+    }
+
+    /// GETs `req.url` and reads its decoded body within the deadline.
+    pub fn get(&self, req: &Request) -> Result<Body, Error> {
+        let agent = if req.gzip {
+            &self.plain
+        } else {
+            &self.identity
+        };
+        let mut r = agent
+            .get(req.url)
+            .config()
+            .timeout_global(Some(req.timeout))
+            .build();
+        for (k, v) in &self.cfg.headers {
+            r = r.header(k.as_str(), v.as_str());
+        }
+        for (k, v) in req.headers {
+            r = r.header(*k, v.as_str());
+        }
+        if let Some(v) = self.auth_header()? {
+            r = r.header("Authorization", v);
+        }
+        let mut resp = r.call().map_err(|e| transport(req.url, e))?;
+        let status = resp.status();
+        if status.as_u16() != 200 {
+            return Err(Error::Status(
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("").to_string(),
+            ));
+        }
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        // Read one byte past the limit to see whether it is reached (Prometheus fails a body
+        // of exactly `limit` bytes too).
+        let mut bytes = Vec::new();
+        let mut reader = resp.body_mut().with_config().reader().take(req.limit);
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| transport(req.url, ureq::Error::from(e)))?;
+        if bytes.len() as u64 >= req.limit {
+            return Err(Error::BodyLimit);
+        }
+        Ok(Body {
+            bytes,
+            content_type,
+        })
+    }
+
+    fn auth_header(&self) -> Result<Option<String>, Error> {
+        let secret = |inline: &str, file: &Option<std::path::PathBuf>, what: &str| match file {
+            Some(p) => std::fs::read_to_string(p)
+                .map(|s| s.trim().to_string())
+                .map_err(|e| {
+                    Error::Config(format!("unable to read {what} file {}: {e}", p.display()))
+                }),
+            None => Ok(inline.to_string()),
+        };
+        if let Some(BasicAuth {
+            username,
+            username_file,
+            password,
+            password_file,
+        }) = &self.cfg.basic_auth
+        {
+            let user = secret(username, username_file, "username")?;
+            let pass = secret(password, password_file, "password")?;
+            return Ok(Some(format!(
+                "Basic {}",
+                base64(format!("{user}:{pass}").as_bytes())
+            )));
+        }
+        if let Some(Authorization {
+            kind,
+            credentials,
+            credentials_file,
+        }) = &self.cfg.authorization
+        {
+            let c = secret(credentials, credentials_file, "authorization credentials")?;
+            return Ok(Some(format!("{kind} {c}")));
+        }
+        Ok(None)
+    }
+}
+
+/// Transport errors in one line, the way Go's client words them: `Get "URL": reason`, and
+/// `context deadline exceeded` at the deadline.
+fn transport(url: &str, e: ureq::Error) -> Error {
+    let why = match e {
+        ureq::Error::Timeout(_) => "context deadline exceeded".to_string(),
+        ureq::Error::BodyExceedsLimit(_) => return Error::BodyLimit,
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+            "context deadline exceeded".to_string()
+        }
+        ureq::Error::Io(e) => {
+            let s = e.to_string();
+            let s = match s.find(" (os error") {
+                Some(i) => &s[..i],
+                None => &s,
+            };
+            s.to_lowercase()
+        }
+        e => e.to_string().replace('\n', " "),
+    };
+    Error::Transport(format!("Get {url:?}: {why}"))
+}
+
+/// Standard base64 with padding (for `Authorization: Basic`).
+fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_rfc4648_vectors() {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(i.as_bytes()), o);
+        }
+    }
+}

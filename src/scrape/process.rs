@@ -1,0 +1,301 @@
+//! From a scraped body to the samples a target adds, as Prometheus's scrape loop appends
+//! them: target labels attached (`honor_labels`, else clashing exposed labels renamed
+//! `exported_…`), `metric_relabel_configs`, label limits, `sample_limit`, duplicates,
+//! `honor_timestamps`, staleness markers for the series of the previous scrape that are gone,
+//! and the five report series (`up`, `scrape_duration_seconds`, `scrape_samples_scraped`,
+//! `scrape_samples_post_metric_relabeling`, `scrape_series_added`).
+//!
+//! A scrape that fails — fetching, parsing, or a limit — adds none of its samples: it counts
+//! as an empty scrape, so every series of the previous scrape gets a staleness marker, and
+//! `up` is 0. (Prometheus keeps the series a failed scrape parsed before the failure out of
+//! that marking; prombox marks them all, so a query never sees a value the failed scrape
+//! did not confirm.)
+
+use std::collections::HashSet;
+
+use super::config::ScrapeConfig;
+use super::relabel::{self, Builder, NameValidation};
+use crate::expfmt::{self, Entry, Format, Parser, Strictness};
+use crate::model::{stale_nan, Labels, METRIC_NAME};
+
+/// One sample to store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    pub labels: Labels,
+    pub t: i64,
+    pub v: f64,
+}
+
+/// What a scrape of one target produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Data samples, staleness markers and report samples, in that order.
+    pub points: Vec<Point>,
+    /// The series to watch for staleness at the next scrape.
+    pub tracked: Vec<Labels>,
+    /// Why the scrape failed (`up` is 0).
+    pub error: Option<String>,
+    pub scraped: u64,
+    pub added: u64,
+    pub series_added: u64,
+    /// Samples dropped for repeating a series at the same timestamp (the first is kept;
+    /// Prometheus logs these and goes on).
+    pub duplicates: u64,
+}
+
+/// The media types a body may come as, from its `Content-Type` (and the job's
+/// `fallback_scrape_protocol`), in Prometheus's words when neither tells.
+pub fn format_of(content_type: &str, fallback: Option<&str>) -> Result<Format, String> {
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let pick = |m: &str| match m {
+        "application/openmetrics-text" => Some(Ok(Format::OpenMetrics)),
+        "text/plain" => Some(Ok(Format::Text)),
+        "application/vnd.google.protobuf" => Some(Err(
+            "the protobuf exposition format is not supported by prombox; remove PrometheusProto \
+             from scrape_protocols or fallback_scrape_protocol"
+                .to_string(),
+        )),
+        _ => None,
+    };
+    if content_type.is_empty() {
+        return match fallback {
+            None => Err("non-compliant scrape target sending blank Content-Type and no fallback_scrape_protocol specified for target".into()),
+            Some(f) => pick(f.split(';').next().unwrap_or("")).unwrap_or(Ok(Format::Text)),
+        };
+    }
+    match (pick(&media), fallback) {
+        (Some(r), _) => r,
+        (None, Some(f)) => pick(f.split(';').next().unwrap_or("")).unwrap_or(Ok(Format::Text)),
+        (None, None) => Err(format!(
+            "received unsupported Content-Type {content_type:?} and no fallback_scrape_protocol specified for target"
+        )),
+    }
+}
+
+/// The inputs of one target's scrape besides its body.
+pub struct Target<'a> {
+    pub cfg: &'a ScrapeConfig,
+    /// The target's labels as its series get them (`job`, `instance`, ...; no `__` labels).
+    pub labels: &'a Labels,
+    /// The series tracked by the previous scrape of this target.
+    pub previous: &'a [Labels],
+}
+
+/// Builds the outcome of a scrape at `t` (ms) that took `duration_s`: `body` is the decoded
+/// body in one or more parts (the files of a `file://` glob) with their formats, or the
+/// reason fetching failed.
+pub fn process(
+    target: &Target,
+    body: Result<&[(&[u8], Format)], String>,
+    t: i64,
+    duration_s: f64,
+) -> Outcome {
+    let mut out = Outcome::default();
+    let result = match body {
+        Ok(parts) => append(target, parts, t, &mut out),
+        Err(e) => Err(e),
+    };
+    let fresh = match result {
+        Ok(fresh) => fresh,
+        Err(e) => {
+            out.points.clear();
+            out.error = Some(e);
+            Vec::new()
+        }
+    };
+    // Staleness: the previous scrape's series not seen now.
+    let now: HashSet<&Labels> = fresh.iter().collect();
+    for l in target.previous {
+        if !now.contains(l) {
+            out.points.push(Point {
+                labels: l.clone(),
+                t,
+                v: stale_nan(),
+            });
+        }
+    }
+    if out.error.is_none() {
+        let before: HashSet<&Labels> = target.previous.iter().collect();
+        out.series_added = fresh.iter().filter(|l| !before.contains(l)).count() as u64;
+    } else {
+        out.series_added = 0;
+    }
+    out.tracked = fresh;
+    let up = if out.error.is_none() { 1.0 } else { 0.0 };
+    for (name, v) in [
+        ("up", up),
+        ("scrape_duration_seconds", duration_s),
+        ("scrape_samples_scraped", out.scraped as f64),
+        ("scrape_samples_post_metric_relabeling", out.added as f64),
+        ("scrape_series_added", out.series_added as f64),
+    ] {
+        out.points.push(Point {
+            labels: report_labels(target.labels, name),
+            t,
+            v,
+        });
+    }
+    out
+}
+
+/// The labels of a report series: the name and the target's labels.
+pub fn report_labels(target: &Labels, name: &str) -> Labels {
+    target.with(METRIC_NAME, name)
+}
+
+/// Every report series of a target (for its markers when it disappears).
+pub fn report_series(target: &Labels) -> [Labels; 5] {
+    [
+        "up",
+        "scrape_duration_seconds",
+        "scrape_samples_scraped",
+        "scrape_samples_post_metric_relabeling",
+        "scrape_series_added",
+    ]
+    .map(|n| report_labels(target, n))
+}
+
+/// Parses and appends; returns the tracked series, or the error that fails the scrape (the
+/// counters keep what was counted, as Prometheus reports them).
+fn append(
+    target: &Target,
+    parts: &[(&[u8], Format)],
+    t: i64,
+    out: &mut Outcome,
+) -> Result<Vec<Labels>, String> {
+    let cfg = target.cfg;
+    let limits = &cfg.limits;
+    // (series, timestamp) appended so far: a repeat is dropped, the first value kept, as
+    // Prometheus's appender does within one scrape.
+    let mut seen: HashSet<(Labels, i64)> = HashSet::new();
+    let mut tracked = Vec::new();
+    let mut appended: u64 = 0;
+    let mut limit_hit = false;
+    let mut duplicates = 0u64;
+    for &(body, format) in parts {
+        let mut parser = Parser::with_strictness(body, format, Strictness::Prometheus);
+        loop {
+            let s = match parser.next_entry() {
+                None => break,
+                Some(Ok(Entry::Sample(s))) => s,
+                Some(Ok(_)) => continue,
+                Some(Err(expfmt::Error::Parse(e))) => return Err(e.to_string()),
+                Some(Err(expfmt::Error::Io(e))) => return Err(e.to_string()),
+            };
+            out.scraped += 1;
+            let explicit = s.timestamp.filter(|_| cfg.honor_timestamps);
+            let base = s
+                .labels
+                .to_labels(Some(s.name))
+                .map_err(|e| format!("invalid metric name or label names: {e}"))?;
+            let Some(lset) = mutate(&base, target.labels, cfg) else {
+                continue;
+            };
+            if lset.get(METRIC_NAME).is_none() {
+                return Err("missing metric name (__name__ label)".into());
+            }
+            check_limits(&lset, limits)?;
+            out.added += 1;
+            let at = explicit.unwrap_or(t);
+            if seen.contains(&(lset.clone(), at)) {
+                duplicates += 1;
+                continue;
+            }
+            appended += 1;
+            if limits.samples > 0 && appended > limits.samples {
+                limit_hit = true;
+                continue;
+            }
+            if explicit.is_none() || cfg.track_timestamps_staleness {
+                tracked.push(lset.clone());
+            }
+            out.points.push(Point {
+                labels: lset.clone(),
+                t: at,
+                v: s.value,
+            });
+            seen.insert((lset, at));
+        }
+    }
+    if limit_hit {
+        return Err("sample limit exceeded".into());
+    }
+    out.duplicates = duplicates;
+    Ok(tracked)
+}
+
+/// Target labels and `metric_relabel_configs` (Prometheus's `mutateSampleLabels`); `None`
+/// when a rule drops the series.
+fn mutate(base: &Labels, target: &Labels, cfg: &ScrapeConfig) -> Option<Labels> {
+    let mut b = Builder::new(base);
+    if cfg.honor_labels {
+        for l in target.iter() {
+            if base.get(&l.name).is_none() {
+                b.set(&l.name, &l.value);
+            }
+        }
+    } else {
+        let mut clashes: Vec<(&str, &str)> = Vec::new();
+        for l in target.iter() {
+            if let Some(v) = base.get(&l.name).filter(|v| !v.is_empty()) {
+                clashes.push((&l.name, v));
+            }
+            b.set(&l.name, &l.value);
+        }
+        clashes.sort_by_key(|(n, _)| n.len());
+        for (name, value) in clashes {
+            let mut new = name.to_string();
+            loop {
+                new.insert_str(0, "exported_");
+                if b.get(&new).is_empty() {
+                    b.set(&new, value);
+                    break;
+                }
+            }
+        }
+    }
+    if !relabel::process_builder(&mut b, &cfg.metric_relabel_configs, NameValidation::Utf8) {
+        return None;
+    }
+    let l = b.labels();
+    (!l.is_empty()).then_some(l)
+}
+
+/// `label_limit`, `label_name_length_limit`, `label_value_length_limit`, in Prometheus's
+/// wording.
+fn check_limits(l: &Labels, limits: &super::config::Limits) -> Result<(), String> {
+    let met: String = l.get(METRIC_NAME).unwrap_or("").chars().take(50).collect();
+    let cut = |s: &str| s.chars().take(50).collect::<String>();
+    if limits.labels > 0 && l.len() as u64 > limits.labels {
+        return Err(format!(
+            "label_limit exceeded (metric: {met}, number of labels: {}, limit: {})",
+            l.len(),
+            limits.labels
+        ));
+    }
+    for x in l.iter() {
+        if limits.label_name_length > 0 && x.name.len() as u64 > limits.label_name_length {
+            return Err(format!(
+                "label_name_length_limit exceeded (metric: {met}, label name: {}, length: {}, limit: {})",
+                cut(&x.name),
+                x.name.len(),
+                limits.label_name_length
+            ));
+        }
+        if limits.label_value_length > 0 && x.value.len() as u64 > limits.label_value_length {
+            return Err(format!(
+                "label_value_length_limit exceeded (metric: {met}, label name: {}, value: {:?}, length: {}, limit: {})",
+                cut(&x.name),
+                cut(&x.value),
+                x.value.len(),
+                limits.label_value_length
+            ));
+        }
+    }
+    Ok(())
+}

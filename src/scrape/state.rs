@@ -1,0 +1,306 @@
+//! Scrape state kept in the data dir between runs, so staleness works when every round is a
+//! new process (cron): per job, the targets of its last round and, per target, the series
+//! its last scrape tracked. The next round marks stale what is gone — series a target no
+//! longer exposes, and every series (report series included) of a target that discovery no
+//! longer yields.
+//!
+//! # Layout
+//!
+//! ```text
+//! DIR/scrape/
+//! ├── <job>.state      the last round of one job; <job> = 16 hex digits of a hash of the name
+//! ├── <job>.lock       flock'd (exclusive) by the process running a round of that job
+//! └── tmp-<pid>-<n>    a state being written; renamed over <job>.state when complete
+//! ```
+//!
+//! Job names are never used as file names; the name is stored inside and checked.
+//!
+//! # File format
+//!
+//! ```text
+//! ┌──────────────────────────┬────────────────┬────────────────┬──────────────────────┐
+//! │ magic "PBSCRST1" (8 B)   │ len u32 LE     │ CRC-32C u32 LE │ zstd frame (len B)   │
+//! └──────────────────────────┴────────────────┴────────────────┴──────────────────────┘
+//! the CRC covers the zstd frame; the frame holds:
+//! ┌────────────────────┬──────────────┬─────────────────────────────────────────────────┐
+//! │ job name (string)  │ n (uvarint)  │ n × target                                      │
+//! └────────────────────┴──────────────┴─────────────────────────────────────────────────┘
+//! target:  key u64 LE │ last scrape ms i64 LE │ labels (its series' target labels)
+//!          │ m (uvarint) │ m × labels (the series tracked for staleness)
+//! labels:  k (uvarint) │ k × (name string, value string)
+//! string:  len (uvarint) │ UTF-8 bytes
+//! ```
+//!
+//! A state file that is missing, damaged or from another job counts as no state (nothing is
+//! marked stale), and the round replaces it.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::model::hash::FoldHasher;
+use crate::model::{Label, Labels};
+use crate::storage::chunk::{put_uvarint, Cursor};
+use crate::storage::crc::crc32c;
+use crate::storage::Corruption;
+
+const MAGIC: &[u8; 8] = b"PBSCRST1";
+
+/// One target as its last scrape left it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TargetState {
+    /// Identifies the target: a hash of its labels (internal ones included) and URL.
+    pub key: u64,
+    pub last_ms: i64,
+    /// The labels its series get from the target (for its report series' markers).
+    pub labels: Labels,
+    pub tracked: Vec<Labels>,
+}
+
+/// A job's state.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JobState {
+    pub job: String,
+    pub targets: Vec<TargetState>,
+}
+
+/// The hash that names a job's files.
+pub fn job_id(job: &str) -> String {
+    use std::hash::Hasher;
+    let mut h = FoldHasher::default();
+    h.write(job.as_bytes());
+    format!("{:016x}", h.finish())
+}
+
+/// The key of a target: its labels (all of them) and URL.
+pub fn target_key(labels: &Labels, url: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = FoldHasher::default();
+    for l in labels.iter() {
+        h.write(l.name.as_bytes());
+        h.write_u8(0xff);
+        h.write(l.value.as_bytes());
+        h.write_u8(0xff);
+    }
+    h.write(url.as_bytes());
+    h.finish()
+}
+
+fn put_str(b: &mut Vec<u8>, s: &str) {
+    put_uvarint(b, s.len() as u64);
+    b.extend_from_slice(s.as_bytes());
+}
+
+fn put_labels(b: &mut Vec<u8>, l: &Labels) {
+    put_uvarint(b, l.len() as u64);
+    for x in l.iter() {
+        put_str(b, &x.name);
+        put_str(b, &x.value);
+    }
+}
+
+fn get_labels(c: &mut Cursor) -> Result<Labels, Corruption> {
+    let n = c.len()?;
+    let mut v = Vec::with_capacity(n.min(1024));
+    for _ in 0..n {
+        let name = c.str()?.to_string();
+        let value = c.str()?.to_string();
+        v.push(Label { name, value });
+    }
+    Labels::from_sorted(v).map_err(|e| Corruption::new(&format!("bad label set: {e}")))
+}
+
+/// Encodes a state file.
+pub fn encode(s: &JobState) -> Vec<u8> {
+    let mut p = Vec::new();
+    put_str(&mut p, &s.job);
+    put_uvarint(&mut p, s.targets.len() as u64);
+    for t in &s.targets {
+        p.extend_from_slice(&t.key.to_le_bytes());
+        p.extend_from_slice(&t.last_ms.to_le_bytes());
+        put_labels(&mut p, &t.labels);
+        put_uvarint(&mut p, t.tracked.len() as u64);
+        for l in &t.tracked {
+            put_labels(&mut p, l);
+        }
+    }
+    let frame = zstd::bulk::compress(&p, 1).unwrap_or_default();
+    let mut out = Vec::with_capacity(16 + frame.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32c(&frame).to_le_bytes());
+    out.extend_from_slice(&frame);
+    out
+}
+
+/// Decodes a state file.
+pub fn decode(data: &[u8]) -> Result<JobState, Corruption> {
+    if data.len() < 16 || &data[..8] != MAGIC {
+        return Err(Corruption::new("not a scrape state file"));
+    }
+    let len = u32::from_le_bytes(data[8..12].try_into().unwrap_or_default()) as usize;
+    let crc = u32::from_le_bytes(data[12..16].try_into().unwrap_or_default());
+    let frame = data
+        .get(16..16 + len)
+        .ok_or_else(|| Corruption::new("truncated"))?;
+    if crc32c(frame) != crc {
+        return Err(Corruption::new("checksum mismatch"));
+    }
+    let mut p = Vec::new();
+    zstd::stream::copy_decode(frame, &mut p).map_err(|e| Corruption::new(&format!("zstd: {e}")))?;
+    let mut c = Cursor::new(&p);
+    let job = c.str()?.to_string();
+    let n = c.len()?;
+    let mut targets = Vec::with_capacity(n.min(1 << 16));
+    for _ in 0..n {
+        let key = c.u64()?;
+        let last_ms = c.u64()? as i64;
+        let labels = get_labels(&mut c)?;
+        let m = c.len()?;
+        let mut tracked = Vec::with_capacity(m.min(1 << 16));
+        for _ in 0..m {
+            tracked.push(get_labels(&mut c)?);
+        }
+        targets.push(TargetState {
+            key,
+            last_ms,
+            labels,
+            tracked,
+        });
+    }
+    Ok(JobState { job, targets })
+}
+
+/// The `scrape/` directory of a data dir.
+pub fn dir(data: &Path) -> PathBuf {
+    data.join("scrape")
+}
+
+/// Holds a job's lock while its round runs.
+pub struct JobLock(#[allow(dead_code)] File);
+
+/// Takes the job's lock without waiting; `None` when another process holds it.
+pub fn lock(data: &Path, job: &str) -> io::Result<Option<JobLock>> {
+    let d = dir(data);
+    fs::create_dir_all(&d)?;
+    let f = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(d.join(format!("{}.lock", job_id(job))))?;
+    match f.try_lock() {
+        Ok(()) => Ok(Some(JobLock(f))),
+        Err(fs::TryLockError::WouldBlock) => Ok(None),
+        Err(fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+/// Loads a job's state; an absent, damaged or foreign file gives an empty state.
+pub fn load(data: &Path, job: &str) -> JobState {
+    let p = dir(data).join(format!("{}.state", job_id(job)));
+    match fs::read(&p).map(|b| decode(&b)) {
+        Ok(Ok(s)) if s.job == job => s,
+        _ => JobState {
+            job: job.to_string(),
+            targets: Vec::new(),
+        },
+    }
+}
+
+/// Every job with a state file (to find jobs gone from the config).
+pub fn jobs(data: &Path) -> Vec<String> {
+    let Ok(rd) = fs::read_dir(dir(data)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "state") {
+            if let Ok(Ok(s)) = fs::read(&p).map(|b| decode(&b)) {
+                out.push(s.job);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Writes a job's state atomically (temp file, fsync, rename, fsync dir).
+pub fn save(data: &Path, s: &JobState) -> io::Result<()> {
+    let d = dir(data);
+    fs::create_dir_all(&d)?;
+    let tmp = d.join(crate::storage::tmp_name(".state-tmp"));
+    let res = (|| -> io::Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(&encode(s))?;
+        f.sync_all()?;
+        fs::rename(&tmp, d.join(format!("{}.state", job_id(&s.job))))?;
+        File::open(&d)?.sync_all()
+    })();
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// Removes a job's state (its job left the config and its series were marked stale).
+pub fn remove(data: &Path, job: &str) -> io::Result<()> {
+    let d = dir(data);
+    match fs::remove_file(d.join(format!("{}.state", job_id(job)))) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let _ = fs::remove_file(d.join(format!("{}.lock", job_id(job))));
+    File::open(&d)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(s: &[(&str, &str)]) -> Labels {
+        Labels::from_pairs(s.iter().copied()).unwrap()
+    }
+
+    #[test]
+    fn round_trip_and_damage() {
+        let s = JobState {
+            job: "node ü".into(),
+            targets: vec![TargetState {
+                key: 42,
+                last_ms: -5,
+                labels: l(&[("job", "node"), ("instance", "h:1")]),
+                tracked: vec![l(&[("__name__", "a")]), l(&[("__name__", "b"), ("x", "")])],
+            }],
+        };
+        let b = encode(&s);
+        assert_eq!(decode(&b).unwrap(), s);
+        for i in [0, 9, 13, 20, b.len() - 1] {
+            let mut bad = b.clone();
+            bad[i] ^= 0x10;
+            assert!(decode(&bad).is_err(), "flip at {i}");
+        }
+        assert!(decode(&b[..b.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn save_load_remove() {
+        let d = std::env::temp_dir().join(format!("prombox-state-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        assert_eq!(load(&d, "j").targets.len(), 0);
+        let s = JobState {
+            job: "j".into(),
+            targets: vec![TargetState::default()],
+        };
+        let lk = lock(&d, "j").unwrap().unwrap();
+        assert!(lock(&d, "j").unwrap().is_none());
+        save(&d, &s).unwrap();
+        assert_eq!(load(&d, "j"), s);
+        assert_eq!(load(&d, "other").targets.len(), 0);
+        assert_eq!(jobs(&d), vec!["j".to_string()]);
+        drop(lk);
+        remove(&d, "j").unwrap();
+        assert!(jobs(&d).is_empty());
+        let _ = fs::remove_dir_all(&d);
+    }
+}
