@@ -390,11 +390,7 @@ fn openssl(dir: &Path, args: &[&str]) -> bool {
 fn tls_with_client_certificates_and_basic_auth() {
     let wd = Workdir::new("scrape-tls");
     let d = &wd.dir;
-    std::fs::write(
-        d.join("srv.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
-    )
-    .unwrap();
+    std::fs::write(d.join("srv.ext"), "subjectAltName=DNS:prombox.test\n").unwrap();
     std::fs::write(d.join("cli.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
     let ok = [
         "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=test-ca",
@@ -430,15 +426,29 @@ fn tls_with_client_certificates_and_basic_auth() {
             srv.addr
         )
     };
-    let full = "ca_file: ca.crt, cert_file: cli.crt, key_file: cli.key";
+    // The server's certificate names only prombox.test: server_name makes it verify.
+    let full = "ca_file: ca.crt, cert_file: cli.crt, key_file: cli.key, server_name: prombox.test";
     wd.write(
         "p.yml",
         format!(
-            "scrape_configs:\n{}{}{}{}",
+            "scrape_configs:\n{}{}{}{}{}",
             job("good", full, "pass"),
+            job(
+                "noname",
+                "ca_file: ca.crt, cert_file: cli.crt, key_file: cli.key",
+                "pass"
+            ),
             job("badpass", full, "wrong"),
-            job("noca", "cert_file: cli.crt, key_file: cli.key", "pass"),
-            job("nocert", "ca_file: ca.crt", "pass"),
+            job(
+                "noca",
+                "cert_file: cli.crt, key_file: cli.key, server_name: prombox.test",
+                "pass"
+            ),
+            job(
+                "nocert",
+                "ca_file: ca.crt, server_name: prombox.test",
+                "pass"
+            ),
         ),
     );
     let out = wd.run(&["scrape", "--config", "p.yml", "--data", "d"], b"");
@@ -451,7 +461,7 @@ fn tls_with_client_certificates_and_basic_auth() {
         1.0
     );
     assert_eq!(last(&all, &[("__name__", "up"), ("job", "good")]), 1.0);
-    for j in ["badpass", "noca", "nocert"] {
+    for j in ["badpass", "noca", "nocert", "noname"] {
         assert_eq!(last(&all, &[("__name__", "up"), ("job", j)]), 0.0, "{j}");
     }
     assert!(

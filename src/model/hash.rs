@@ -15,6 +15,27 @@ use std::hash::Hasher;
 const K1: u64 = 0x243f_6a88_85a3_08d3;
 const K2: u64 = 0x1319_8a2e_0370_7344;
 
+/// A hasher for maps keyed by an already mixed 64-bit hash: the key is the hash.
+#[derive(Clone, Copy, Default)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, b: &[u8]) {
+        for &x in b {
+            self.0 = self.0.rotate_left(8) ^ x as u64;
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = x;
+    }
+}
+
+/// A set of 64-bit hashes.
+pub type HashSet64 = std::collections::HashSet<u64, std::hash::BuildHasherDefault<IdHasher>>;
+
 #[derive(Clone, Copy, Default)]
 pub struct FoldHasher(u64);
 

@@ -80,7 +80,38 @@ pub struct Request<'a> {
 pub struct Client {
     plain: ureq::Agent,
     identity: ureq::Agent,
+    /// The agents' settings, for the per-request agent `tls_config.server_name` needs.
+    gzip_cfg: ureq::config::Config,
+    identity_cfg: ureq::config::Config,
     cfg: Arc<HttpClient>,
+}
+
+/// Resolves every name to the addresses of the real target: with `server_name`, the URL
+/// names the server name (which TLS then sends and verifies) and this sends the
+/// connection to the target.
+#[derive(Debug)]
+struct Pinned(Vec<std::net::SocketAddr>);
+
+impl ureq::unversioned::resolver::Resolver for Pinned {
+    fn resolve(
+        &self,
+        _uri: &ureq::http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let mut out = self.empty();
+        for a in self.0.iter().take(16) {
+            out.push(*a);
+        }
+        Ok(out)
+    }
+}
+
+/// `https://authority/rest` → (authority, rest).
+fn split_https(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix("https://")?;
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    Some((&rest[..end], &rest[end..]))
 }
 
 fn read_pem(
@@ -164,7 +195,7 @@ impl Client {
     /// Builds the client; fails when a certificate or key does not load.
     pub fn new(cfg: &HttpClient) -> Result<Client, Error> {
         let tls = tls_config(&cfg.tls)?;
-        let agent = |encoding: &'static str| -> ureq::Agent {
+        let config = |encoding: &'static str| -> ureq::config::Config {
             ureq::Agent::config_builder()
                 .http_status_as_error(false)
                 .max_redirects(if cfg.follow_redirects { 10 } else { 0 })
@@ -174,11 +205,13 @@ impl Client {
                 .accept_encoding(encoding)
                 .max_idle_connections_per_host(1)
                 .build()
-                .into()
         };
+        let (gzip_cfg, identity_cfg) = (config("gzip"), config("identity"));
         Ok(Client {
-            plain: agent("gzip"),
-            identity: agent("identity"),
+            plain: ureq::Agent::new_with_config(gzip_cfg.clone()),
+            identity: ureq::Agent::new_with_config(identity_cfg.clone()),
+            gzip_cfg,
+            identity_cfg,
             cfg: Arc::new(cfg.clone()),
         })
     }
@@ -190,8 +223,40 @@ impl Client {
         } else {
             &self.identity
         };
+        // tls_config.server_name: connect to the target, but send and verify the name.
+        let pinned;
+        let mut url = req.url.to_string();
+        let mut host = None;
+        let (agent, url) = match (&self.cfg.tls.server_name, split_https(req.url)) {
+            (Some(name), Some((authority, rest))) => {
+                use std::net::ToSocketAddrs;
+                let port = authority
+                    .rsplit_once(':')
+                    .and_then(|(_, p)| p.parse::<u16>().ok())
+                    .unwrap_or(443);
+                let addrs: Vec<_> = authority
+                    .to_socket_addrs()
+                    .or_else(|_| (authority, 443).to_socket_addrs())
+                    .map_err(|e| Error::Transport(format!("Get {:?}: {e}", req.url)))?
+                    .collect();
+                let c = if req.gzip {
+                    &self.gzip_cfg
+                } else {
+                    &self.identity_cfg
+                };
+                pinned = ureq::Agent::with_parts(
+                    c.clone(),
+                    ureq::unversioned::transport::DefaultConnector::new(),
+                    Pinned(addrs),
+                );
+                host = Some(authority.to_string());
+                url = format!("https://{name}:{port}{rest}");
+                (&pinned, url.as_str())
+            }
+            _ => (agent, url.as_str()),
+        };
         let mut r = agent
-            .get(req.url)
+            .get(url)
             .config()
             .timeout_global(Some(req.timeout))
             .build();
@@ -203,6 +268,9 @@ impl Client {
         }
         if let Some(v) = self.auth_header()? {
             r = r.header("Authorization", v);
+        }
+        if let Some(h) = host {
+            r = r.header("Host", h);
         }
         let mut resp = r.call().map_err(|e| transport(req.url, e))?;
         let status = resp.status();
@@ -285,7 +353,11 @@ fn transport(url: &str, e: ureq::Error) -> Error {
                 Some(i) => &s[..i],
                 None => &s,
             };
-            s.to_lowercase()
+            // Rust capitalises what Go does not ("Connection refused").
+            let mut c = s.chars();
+            c.next()
+                .map(|f| f.to_lowercase().chain(c).collect())
+                .unwrap_or_default()
         }
         e => e.to_string().replace('\n', " "),
     };

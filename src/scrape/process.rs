@@ -11,11 +11,14 @@
 //! that marking; prombox marks them all, so a query never sees a value the failed scrape
 //! did not confirm.)
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 use super::config::ScrapeConfig;
 use super::relabel::{self, Builder, NameValidation};
+use super::state::{series_hash, TargetState};
 use crate::expfmt::{self, Entry, Format, Parser, Strictness};
+use crate::model::hash::{HashSet64, IdHasher};
 use crate::model::{stale_nan, Labels, METRIC_NAME};
 
 /// One sample to store.
@@ -24,6 +27,8 @@ pub struct Point {
     pub labels: Labels,
     pub t: i64,
     pub v: f64,
+    /// The series' hash when it is tracked for staleness at the next scrape.
+    pub track: Option<u64>,
 }
 
 /// What a scrape of one target produced.
@@ -31,8 +36,6 @@ pub struct Point {
 pub struct Outcome {
     /// Data samples, staleness markers and report samples, in that order.
     pub points: Vec<Point>,
-    /// The series to watch for staleness at the next scrape.
-    pub tracked: Vec<Labels>,
     /// Why the scrape failed (`up` is 0).
     pub error: Option<String>,
     pub scraped: u64,
@@ -82,51 +85,45 @@ pub struct Target<'a> {
     pub cfg: &'a ScrapeConfig,
     /// The target's labels as its series get them (`job`, `instance`, ...; no `__` labels).
     pub labels: &'a Labels,
-    /// The series tracked by the previous scrape of this target.
-    pub previous: &'a [Labels],
+    /// What the previous scrape of this target tracked.
+    pub previous: &'a TargetState,
 }
 
-/// Builds the outcome of a scrape at `t` (ms) that took `duration_s`: `body` is the decoded
+/// Builds the outcome of a scrape at `t` (ms) begun at `start` (its duration, like
+/// Prometheus's, runs to the end of parsing and relabeling): `body` is the decoded
 /// body in one or more parts (the files of a `file://` glob) with their formats, or the
 /// reason fetching failed.
 pub fn process(
     target: &Target,
     body: Result<&[(&[u8], Format)], String>,
     t: i64,
-    duration_s: f64,
+    start: std::time::Instant,
 ) -> Outcome {
     let mut out = Outcome::default();
     let result = match body {
         Ok(parts) => append(target, parts, t, &mut out),
         Err(e) => Err(e),
     };
-    let fresh = match result {
-        Ok(fresh) => fresh,
-        Err(e) => {
-            out.points.clear();
-            out.error = Some(e);
-            Vec::new()
-        }
-    };
+    if let Err(e) = result {
+        out.points.clear();
+        out.error = Some(e);
+    }
     // Staleness: the previous scrape's series not seen now.
-    let now: HashSet<&Labels> = fresh.iter().collect();
-    for l in target.previous {
-        if !now.contains(l) {
-            out.points.push(Point {
-                labels: l.clone(),
-                t,
-                v: stale_nan(),
-            });
-        }
+    let now: HashSet64 = out.points.iter().filter_map(|p| p.track).collect();
+    for labels in target.previous.tracked_where(|h| !now.contains(&h)) {
+        out.points.push(Point {
+            labels,
+            t,
+            v: stale_nan(),
+            track: None,
+        });
     }
     if out.error.is_none() {
-        let before: HashSet<&Labels> = target.previous.iter().collect();
-        out.series_added = fresh.iter().filter(|l| !before.contains(l)).count() as u64;
-    } else {
-        out.series_added = 0;
+        let before: HashSet64 = target.previous.hashes.iter().copied().collect();
+        out.series_added = now.iter().filter(|h| !before.contains(h)).count() as u64;
     }
-    out.tracked = fresh;
     let up = if out.error.is_none() { 1.0 } else { 0.0 };
+    let duration_s = start.elapsed().as_secs_f64();
     for (name, v) in [
         ("up", up),
         ("scrape_duration_seconds", duration_s),
@@ -138,6 +135,7 @@ pub fn process(
             labels: report_labels(target.labels, name),
             t,
             v,
+            track: None,
         });
     }
     out
@@ -160,20 +158,19 @@ pub fn report_series(target: &Labels) -> [Labels; 5] {
     .map(|n| report_labels(target, n))
 }
 
-/// Parses and appends; returns the tracked series, or the error that fails the scrape (the
-/// counters keep what was counted, as Prometheus reports them).
+/// Parses and appends into `out.points`; an error fails the scrape (the counters keep what
+/// was counted, as Prometheus reports them).
 fn append(
     target: &Target,
     parts: &[(&[u8], Format)],
     t: i64,
     out: &mut Outcome,
-) -> Result<Vec<Labels>, String> {
+) -> Result<(), String> {
     let cfg = target.cfg;
     let limits = &cfg.limits;
-    // (series, timestamp) appended so far: a repeat is dropped, the first value kept, as
-    // Prometheus's appender does within one scrape.
-    let mut seen: HashSet<(Labels, i64)> = HashSet::new();
-    let mut tracked = Vec::new();
+    // (series, timestamp) appended so far, by hash, to the index of its point: a repeat is
+    // dropped and the first value kept, as Prometheus's appender does within one scrape.
+    let mut seen: HashMap<u64, u32, BuildHasherDefault<IdHasher>> = HashMap::default();
     let mut appended: u64 = 0;
     let mut limit_hit = false;
     let mut duplicates = 0u64;
@@ -202,31 +199,34 @@ fn append(
             check_limits(&lset, limits)?;
             out.added += 1;
             let at = explicit.unwrap_or(t);
-            if seen.contains(&(lset.clone(), at)) {
-                duplicates += 1;
-                continue;
+            let hash = series_hash(&lset);
+            let key = hash.rotate_left(17) ^ (at as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            if let Some(&i) = seen.get(&key) {
+                let p = &out.points[i as usize];
+                if p.t == at && p.labels == lset {
+                    duplicates += 1;
+                    continue;
+                }
             }
             appended += 1;
             if limits.samples > 0 && appended > limits.samples {
                 limit_hit = true;
                 continue;
             }
-            if explicit.is_none() || cfg.track_timestamps_staleness {
-                tracked.push(lset.clone());
-            }
+            seen.insert(key, out.points.len() as u32);
             out.points.push(Point {
-                labels: lset.clone(),
+                labels: lset,
                 t: at,
                 v: s.value,
+                track: (explicit.is_none() || cfg.track_timestamps_staleness).then_some(hash),
             });
-            seen.insert((lset, at));
         }
     }
     if limit_hit {
         return Err("sample limit exceeded".into());
     }
     out.duplicates = duplicates;
-    Ok(tracked)
+    Ok(())
 }
 
 /// Target labels and `metric_relabel_configs` (Prometheus's `mutateSampleLabels`); `None`
@@ -269,19 +269,24 @@ fn mutate(base: &Labels, target: &Labels, cfg: &ScrapeConfig) -> Option<Labels> 
 /// `label_limit`, `label_name_length_limit`, `label_value_length_limit`, in Prometheus's
 /// wording.
 fn check_limits(l: &Labels, limits: &super::config::Limits) -> Result<(), String> {
-    let met: String = l.get(METRIC_NAME).unwrap_or("").chars().take(50).collect();
     let cut = |s: &str| s.chars().take(50).collect::<String>();
+    let met = || cut(l.get(METRIC_NAME).unwrap_or(""));
     if limits.labels > 0 && l.len() as u64 > limits.labels {
         return Err(format!(
-            "label_limit exceeded (metric: {met}, number of labels: {}, limit: {})",
+            "label_limit exceeded (metric: {}, number of labels: {}, limit: {})",
+            met(),
             l.len(),
             limits.labels
         ));
     }
+    if limits.label_name_length == 0 && limits.label_value_length == 0 {
+        return Ok(());
+    }
     for x in l.iter() {
         if limits.label_name_length > 0 && x.name.len() as u64 > limits.label_name_length {
             return Err(format!(
-                "label_name_length_limit exceeded (metric: {met}, label name: {}, length: {}, limit: {})",
+                "label_name_length_limit exceeded (metric: {}, label name: {}, length: {}, limit: {})",
+                met(),
                 cut(&x.name),
                 x.name.len(),
                 limits.label_name_length
@@ -289,7 +294,8 @@ fn check_limits(l: &Labels, limits: &super::config::Limits) -> Result<(), String
         }
         if limits.label_value_length > 0 && x.value.len() as u64 > limits.label_value_length {
             return Err(format!(
-                "label_value_length_limit exceeded (metric: {met}, label name: {}, value: {:?}, length: {}, limit: {})",
+                "label_value_length_limit exceeded (metric: {}, label name: {}, value: {:?}, length: {}, limit: {})",
+                met(),
                 cut(&x.name),
                 cut(&x.value),
                 x.value.len(),

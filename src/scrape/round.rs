@@ -162,7 +162,7 @@ struct Work {
     source: Source,
     key: u64,
     timeout: Duration,
-    previous: Vec<Labels>,
+    previous: TargetState,
     /// Fails the target without scraping it (target_limit).
     forced: Option<String>,
 }
@@ -267,7 +267,7 @@ pub fn run(
                 source,
                 key,
                 timeout: Duration::from_millis(timeout.max(1) as u64),
-                previous: previous.map(|p| p.tracked).unwrap_or_default(),
+                previous: previous.unwrap_or_default(),
                 forced: None,
             });
         };
@@ -351,7 +351,7 @@ pub fn run(
     let (tx, rx) = mpsc::sync_channel::<(usize, Outcome)>(workers);
     let jobs_ref = &jobs;
     let works_ref = &works;
-    let results = std::thread::scope(|s| -> Result<Vec<Option<Vec<Labels>>>, Error> {
+    let results = std::thread::scope(|s| -> Result<Vec<TargetState>, Error> {
         for _ in 0..workers {
             let tx = tx.clone();
             let next = &next;
@@ -381,7 +381,7 @@ pub fn run(
                             &target,
                             Err(format!("internal error: {why}")),
                             now_ms(),
-                            0.0,
+                            Instant::now(),
                         )
                     });
                     if tx.send((i, outcome)).is_err() {
@@ -392,7 +392,7 @@ pub fn run(
         }
         drop(tx);
         // Consume while the workers run; on an error the receiver goes and they stop.
-        let mut results: Vec<Option<Vec<Labels>>> = vec![None; works_ref.len()];
+        let mut results: Vec<TargetState> = vec![TargetState::default(); works_ref.len()];
         for (i, outcome) in rx {
             let w = &works_ref[i];
             let job = jobs_ref[w.job].cfg;
@@ -411,20 +411,21 @@ pub fn run(
                 job.job_name, w.instance, outcome.duplicates
             )));
             }
+            let st = &mut results[i];
             for p in outcome.points {
+                if let Some(h) = p.track {
+                    st.track(h, &p.labels);
+                }
                 out.add(p, &mut report)?;
             }
-            results[i] = Some(outcome.tracked);
         }
         Ok(results)
     })?;
-    for (w, tracked) in works.iter().zip(results) {
-        jobs[w.job].next.targets.push(TargetState {
-            key: w.key,
-            last_ms: now,
-            labels: w.labels.clone(),
-            tracked: tracked.unwrap_or_default(),
-        });
+    for (w, mut st) in works.iter().zip(results) {
+        st.key = w.key;
+        st.last_ms = now;
+        st.labels = w.labels.clone();
+        jobs[w.job].next.targets.push(st);
     }
     report.seq = out.finish()?;
     if let Some(d) = data {
@@ -442,11 +443,16 @@ pub fn run(
 /// included.
 fn mark_gone(t: TargetState, now: i64, out: &mut Vec<Point>) {
     let series = target::series_labels(&t.labels);
-    for l in t.tracked.into_iter().chain(process::report_series(&series)) {
+    for l in t
+        .tracked_where(|_| true)
+        .into_iter()
+        .chain(process::report_series(&series))
+    {
         out.push(Point {
             labels: l,
             t: now,
             v: stale_nan(),
+            track: None,
         });
     }
 }
@@ -471,7 +477,7 @@ impl<'a> Out<'a> {
         let stale = is_stale_nan(p.v);
         match self {
             Out::Data(ing) => ing
-                .append_labels(&p.labels, Sample { t: p.t, v: p.v })
+                .append_labels(p.labels, Sample { t: p.t, v: p.v })
                 .map_err(Error::Storage)?,
             Out::Text(_, buf) if !stale => buf.push(p),
             Out::Text(..) => return Ok(()),
@@ -525,7 +531,7 @@ fn scrape(job: &Job, w: &Work) -> Outcome {
         previous: &w.previous,
     };
     if let Some(e) = &w.forced {
-        return process::process(&target, Err(e.clone()), t, 0.0);
+        return process::process(&target, Err(e.clone()), t, start);
     }
     let limit = match job.cfg.limits.body_size {
         0 => http::DEFAULT_BODY_CAP,
@@ -535,10 +541,9 @@ fn scrape(job: &Job, w: &Work) -> Outcome {
         Ok(parts) => {
             let refs: Vec<(&[u8], Format)> =
                 parts.iter().map(|(b, f)| (b.as_slice(), *f)).collect();
-            let dur = start.elapsed().as_secs_f64();
-            process::process(&target, Ok(&refs), t, dur)
+            process::process(&target, Ok(&refs), t, start)
         }
-        Err(e) => process::process(&target, Err(e), t, start.elapsed().as_secs_f64()),
+        Err(e) => process::process(&target, Err(e), t, start),
     }
 }
 

@@ -25,11 +25,15 @@
 //! ┌────────────────────┬──────────────┬─────────────────────────────────────────────────┐
 //! │ job name (string)  │ n (uvarint)  │ n × target                                      │
 //! └────────────────────┴──────────────┴─────────────────────────────────────────────────┘
-//! target:  key u64 LE │ last scrape ms i64 LE │ labels (its series' target labels)
-//!          │ m (uvarint) │ m × labels (the series tracked for staleness)
+//! target:  key u64 LE │ last scrape ms i64 LE │ labels (after relabeling, `__` ones too)
+//!          │ m (uvarint) │ m × series hash u64 LE │ len (uvarint) │ len B: m × labels
 //! labels:  k (uvarint) │ k × (name string, value string)
 //! string:  len (uvarint) │ UTF-8 bytes
 //! ```
+//!
+//! The tracked series are compared by hash ([`series_hash`]); their label sets are kept
+//! encoded and only decoded for the few that went stale, so a round over many targets
+//! does not rebuild every label set of the last one.
 //!
 //! A state file that is missing, damaged or from another job counts as no state (nothing is
 //! marked stale), and the round replaces it.
@@ -52,9 +56,51 @@ pub struct TargetState {
     /// Identifies the target: a hash of its labels (internal ones included) and URL.
     pub key: u64,
     pub last_ms: i64,
-    /// The labels its series get from the target (for its report series' markers).
+    /// The target's labels after relabeling, internal ones included (to scrape it again
+    /// when discovery fails, and to name its report series).
     pub labels: Labels,
-    pub tracked: Vec<Labels>,
+    /// The [`series_hash`] of each series tracked for staleness.
+    pub hashes: Vec<u64>,
+    /// Their label sets, encoded one after another in the same order.
+    pub series: Vec<u8>,
+}
+
+impl TargetState {
+    /// Adds a tracked series.
+    pub fn track(&mut self, hash: u64, l: &Labels) {
+        self.hashes.push(hash);
+        put_labels(&mut self.series, l);
+    }
+
+    /// The label sets of the tracked series whose hash `pick` accepts.
+    pub fn tracked_where(&self, pick: impl Fn(u64) -> bool) -> Vec<Labels> {
+        let mut out = Vec::new();
+        let mut c = Cursor::new(&self.series);
+        for &h in &self.hashes {
+            if pick(h) {
+                match get_labels(&mut c) {
+                    Ok(l) => out.push(l),
+                    Err(_) => break,
+                }
+            } else if skip_labels(&mut c).is_err() {
+                break;
+            }
+        }
+        out
+    }
+}
+
+/// The hash that identifies a series between runs.
+pub fn series_hash(l: &Labels) -> u64 {
+    use std::hash::Hasher;
+    let mut h = FoldHasher::default();
+    for x in l.iter() {
+        h.write(x.name.as_bytes());
+        h.write_u8(0xff);
+        h.write(x.value.as_bytes());
+        h.write_u8(0xff);
+    }
+    h.finish()
 }
 
 /// A job's state.
@@ -110,6 +156,16 @@ fn get_labels(c: &mut Cursor) -> Result<Labels, Corruption> {
     Labels::from_sorted(v).map_err(|e| Corruption::new(&format!("bad label set: {e}")))
 }
 
+fn skip_labels(c: &mut Cursor) -> Result<(), Corruption> {
+    for _ in 0..c.len()? {
+        for _ in 0..2 {
+            let n = c.len()?;
+            c.bytes(n)?;
+        }
+    }
+    Ok(())
+}
+
 /// Encodes a state file.
 pub fn encode(s: &JobState) -> Vec<u8> {
     let mut p = Vec::new();
@@ -119,10 +175,12 @@ pub fn encode(s: &JobState) -> Vec<u8> {
         p.extend_from_slice(&t.key.to_le_bytes());
         p.extend_from_slice(&t.last_ms.to_le_bytes());
         put_labels(&mut p, &t.labels);
-        put_uvarint(&mut p, t.tracked.len() as u64);
-        for l in &t.tracked {
-            put_labels(&mut p, l);
+        put_uvarint(&mut p, t.hashes.len() as u64);
+        for h in &t.hashes {
+            p.extend_from_slice(&h.to_le_bytes());
         }
+        put_uvarint(&mut p, t.series.len() as u64);
+        p.extend_from_slice(&t.series);
     }
     let frame = zstd::bulk::compress(&p, 1).unwrap_or_default();
     let mut out = Vec::with_capacity(16 + frame.len());
@@ -157,15 +215,18 @@ pub fn decode(data: &[u8]) -> Result<JobState, Corruption> {
         let last_ms = c.u64()? as i64;
         let labels = get_labels(&mut c)?;
         let m = c.len()?;
-        let mut tracked = Vec::with_capacity(m.min(1 << 16));
+        let mut hashes = Vec::with_capacity(m.min(1 << 16));
         for _ in 0..m {
-            tracked.push(get_labels(&mut c)?);
+            hashes.push(c.u64()?);
         }
+        let n = c.len()?;
+        let series = c.bytes(n)?.to_vec();
         targets.push(TargetState {
             key,
             last_ms,
             labels,
-            tracked,
+            hashes,
+            series,
         });
     }
     Ok(JobState { job, targets })
@@ -264,14 +325,21 @@ mod tests {
 
     #[test]
     fn round_trip_and_damage() {
+        let mut t = TargetState {
+            key: 42,
+            last_ms: -5,
+            labels: l(&[("job", "node"), ("instance", "h:1")]),
+            ..TargetState::default()
+        };
+        let (a, b) = (l(&[("__name__", "a")]), l(&[("__name__", "b"), ("x", "")]));
+        t.track(series_hash(&a), &a);
+        t.track(series_hash(&b), &b);
+        assert_ne!(series_hash(&a), series_hash(&b));
+        assert_eq!(t.tracked_where(|h| h == series_hash(&b)), vec![b.clone()]);
+        assert_eq!(t.tracked_where(|_| true), vec![a, b]);
         let s = JobState {
             job: "node ü".into(),
-            targets: vec![TargetState {
-                key: 42,
-                last_ms: -5,
-                labels: l(&[("job", "node"), ("instance", "h:1")]),
-                tracked: vec![l(&[("__name__", "a")]), l(&[("__name__", "b"), ("x", "")])],
-            }],
+            targets: vec![t],
         };
         let b = encode(&s);
         assert_eq!(decode(&b).unwrap(), s);

@@ -15,26 +15,10 @@ use super::dir::Dir;
 use super::segment::SegmentWriter;
 use super::{Error, Result};
 use crate::expfmt::{self, Entry, Format, LabelsRef, ParseError, Parser, Strictness};
-use crate::model::hash::FoldHasher;
+use crate::model::hash::{FoldHasher, IdHasher};
 use crate::model::{Labels, Sample, METRIC_NAME};
 
 const SEGMENT_CHUNK: usize = 240;
-
-/// For maps keyed by an already mixed 64-bit hash.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("only u64 keys")
-    }
-    fn write_u64(&mut self, x: u64) {
-        self.0 = x;
-    }
-}
 
 fn text_hash(s: &str) -> u64 {
     let mut h = FoldHasher::default();
@@ -122,7 +106,7 @@ pub struct Ingester {
     by_text: HashMap<u64, (u32, u32, u32), BuildHasherDefault<IdHasher>>,
     texts: String,
     writer: SegmentWriter,
-    index: HashMap<u64, Vec<u32>>,
+    index: HashMap<u64, Vec<u32>, BuildHasherDefault<IdHasher>>,
     states: Vec<SeriesState>,
     opts: IngestOptions,
     report: IngestReport,
@@ -151,7 +135,7 @@ impl Ingester {
             by_text: HashMap::default(),
             texts: String::new(),
             writer,
-            index: HashMap::new(),
+            index: HashMap::default(),
             states: Vec::new(),
             opts,
             report: IngestReport::default(),
@@ -346,7 +330,7 @@ impl Ingester {
 
     /// Appends one sample of a series given by its labels (from a scrape or a rule, not
     /// text); the options' override labels do not apply.
-    pub fn append_labels(&mut self, labels: &Labels, s: Sample) -> Result<()> {
+    pub fn append_labels(&mut self, labels: Labels, s: Sample) -> Result<()> {
         let mut key = 0u64;
         for l in labels.iter() {
             if !l.value.is_empty() {
@@ -356,11 +340,14 @@ impl Ingester {
         let hit = self.index.get(&key).and_then(|ids| {
             ids.iter()
                 .copied()
-                .find(|&id| same_set(&self.states[id as usize].labels, labels))
+                .find(|&id| same_set(&self.states[id as usize].labels, &labels))
         });
         let id = match hit {
             Some(id) => id as usize,
-            None => self.add_series(labels.filter(|l| !l.value.is_empty()), key)?,
+            None if labels.iter().any(|l| l.value.is_empty()) => {
+                self.add_series(labels.filter(|l| !l.value.is_empty()), key)?
+            }
+            None => self.add_series(labels, key)?,
         };
         self.append(id, s)?;
         self.report.samples += 1;
