@@ -122,12 +122,7 @@ pub fn job_id(job: &str) -> String {
 pub fn target_key(labels: &Labels, url: &str) -> u64 {
     use std::hash::Hasher;
     let mut h = FoldHasher::default();
-    for l in labels.iter() {
-        h.write(l.name.as_bytes());
-        h.write_u8(0xff);
-        h.write(l.value.as_bytes());
-        h.write_u8(0xff);
-    }
+    h.write_u64(series_hash(labels));
     h.write(url.as_bytes());
     h.finish()
 }
