@@ -487,14 +487,20 @@ fn labels_limits_and_timestamps_as_prometheus() {
             srv.addr
         )
     };
+    let tlimit = format!(
+        "- job_name: tlimit\n  target_limit: 1\n  static_configs:\n  - targets: ['{0}', 'localhost:{1}']\n",
+        srv.addr,
+        srv.addr.port()
+    );
     wd.write(
         "p.yml",
         format!(
-            "scrape_configs:\n{}{}{}{}{}",
+            "scrape_configs:\n{}{}{}{}{}{}",
             job("plain", ""),
             job("honor", "  honor_labels: true\n  honor_timestamps: false\n"),
             job("limit", "  sample_limit: 1\n"),
             job("labels", "  label_limit: 3\n"),
+            tlimit,
             job("relabel", "  metric_relabel_configs:\n  - source_labels: [__name__]\n    regex: n\n    action: drop\n  - regex: x\n    action: labeldrop\n"),
         ),
     );
@@ -575,6 +581,23 @@ fn labels_limits_and_timestamps_as_prometheus() {
         .any(|(l, _)| l["job"] == "relabel" && l["__name__"] == "m" && !l.contains_key("x")));
     assert!(
         err.contains("samples dropped: same series and timestamp"),
+        "{err}"
+    );
+    // target_limit: every target of the job fails, none is scraped.
+    for inst in [addr.clone(), format!("localhost:{}", srv.addr.port())] {
+        assert_eq!(
+            last(
+                &all,
+                &[("__name__", "up"), ("job", "tlimit"), ("instance", &inst)]
+            ),
+            0.0
+        );
+    }
+    assert!(!all
+        .iter()
+        .any(|(l, _)| l["job"] == "tlimit" && l["__name__"] == "m"));
+    assert!(
+        err.contains("target_limit exceeded (number of targets: 2, limit: 1)"),
         "{err}"
     );
 }
