@@ -805,6 +805,22 @@ fn prom_query(port: u16, q: &str) -> Vec<serde_json::Value> {
     v["data"]["result"].as_array().cloned().unwrap_or_default()
 }
 
+/// The label sets of a Prometheus instant query's result.
+fn prom_set(port: u16, q: &str) -> BTreeSet<Series> {
+    prom_query(port, q)
+        .iter()
+        .map(|s| labels_of(&s["metric"]))
+        .collect()
+}
+
+/// The stored series named `name`.
+fn named(all: &[(Series, Vec<(i64, serde_json::Value)>)], name: &str) -> BTreeSet<Series> {
+    all.iter()
+        .filter(|(l, _)| l["__name__"] == name)
+        .map(|(l, _)| l.clone())
+        .collect()
+}
+
 fn labels_of(v: &serde_json::Value) -> Series {
     v.as_object()
         .unwrap()
@@ -903,16 +919,7 @@ scrape_configs:
     assert!(out.status.success(), "{}", text(&out.stderr));
     let all = stored(&wd, "d");
     // Target labels after relabeling: Prometheus's `up` series and ours.
-    let theirs_up: BTreeSet<Series> = prom_query(pport, "up")
-        .iter()
-        .map(|s| labels_of(&s["metric"]))
-        .collect();
-    let ours_up: BTreeSet<Series> = all
-        .iter()
-        .filter(|(l, _)| l["__name__"] == "up")
-        .map(|(l, _)| l.clone())
-        .collect();
-    assert_eq!(ours_up, theirs_up);
+    assert_eq!(named(&all, "up"), prom_set(pport, "up"));
     // Every series of both jobs after metric relabeling, report series included.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -962,16 +969,7 @@ scrape_configs:
             );
         }
     }
-    let clash: BTreeSet<Series> = prom_query(pport, "clash")
-        .iter()
-        .map(|s| labels_of(&s["metric"]))
-        .collect();
-    let ours_clash: BTreeSet<Series> = all
-        .iter()
-        .filter(|(l, _)| l["__name__"] == "clash")
-        .map(|(l, _)| l.clone())
-        .collect();
-    assert_eq!(ours_clash, clash);
+    assert_eq!(named(&all, "clash"), prom_set(pport, "clash"));
 }
 
 #[test]

@@ -224,36 +224,13 @@ impl Client {
             &self.identity
         };
         // tls_config.server_name: connect to the target, but send and verify the name.
-        let pinned;
-        let mut url = req.url.to_string();
-        let mut host = None;
-        let (agent, url) = match (&self.cfg.tls.server_name, split_https(req.url)) {
-            (Some(name), Some((authority, rest))) => {
-                use std::net::ToSocketAddrs;
-                let port = authority
-                    .rsplit_once(':')
-                    .and_then(|(_, p)| p.parse::<u16>().ok())
-                    .unwrap_or(443);
-                let addrs: Vec<_> = authority
-                    .to_socket_addrs()
-                    .or_else(|_| (authority, 443).to_socket_addrs())
-                    .map_err(|e| Error::Transport(format!("Get {:?}: {e}", req.url)))?
-                    .collect();
-                let c = if req.gzip {
-                    &self.gzip_cfg
-                } else {
-                    &self.identity_cfg
-                };
-                pinned = ureq::Agent::with_parts(
-                    c.clone(),
-                    ureq::unversioned::transport::DefaultConnector::new(),
-                    Pinned(addrs),
-                );
-                host = Some(authority.to_string());
-                url = format!("https://{name}:{port}{rest}");
-                (&pinned, url.as_str())
-            }
-            _ => (agent, url.as_str()),
+        let pinned = match (&self.cfg.tls.server_name, split_https(req.url)) {
+            (Some(name), Some((authority, rest))) => Some(self.pinned(req, name, authority, rest)?),
+            _ => None,
+        };
+        let (agent, url) = match &pinned {
+            Some((a, url, _)) => (a, url.as_str()),
+            None => (agent, req.url),
         };
         let mut r = agent
             .get(url)
@@ -269,8 +246,8 @@ impl Client {
         if let Some(v) = self.auth_header()? {
             r = r.header("Authorization", v);
         }
-        if let Some(h) = host {
-            r = r.header("Host", h);
+        if let Some((_, _, host)) = &pinned {
+            r = r.header("Host", host.as_str());
         }
         let mut resp = r.call().map_err(|e| transport(req.url, e))?;
         let status = resp.status();
@@ -300,6 +277,42 @@ impl Client {
             bytes,
             content_type,
         })
+    }
+
+    /// For `server_name`: an agent that connects to the target's `authority`, the URL
+    /// naming `name` instead, and the `Host` header to send.
+    fn pinned(
+        &self,
+        req: &Request,
+        name: &str,
+        authority: &str,
+        rest: &str,
+    ) -> Result<(ureq::Agent, String, String), Error> {
+        use std::net::ToSocketAddrs;
+        let port = authority
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse::<u16>().ok())
+            .unwrap_or(443);
+        let addrs: Vec<_> = authority
+            .to_socket_addrs()
+            .or_else(|_| (authority, 443).to_socket_addrs())
+            .map_err(|e| Error::Transport(format!("Get {:?}: {e}", req.url)))?
+            .collect();
+        let c = if req.gzip {
+            &self.gzip_cfg
+        } else {
+            &self.identity_cfg
+        };
+        let agent = ureq::Agent::with_parts(
+            c.clone(),
+            ureq::unversioned::transport::DefaultConnector::new(),
+            Pinned(addrs),
+        );
+        Ok((
+            agent,
+            format!("https://{name}:{port}{rest}"),
+            authority.to_string(),
+        ))
     }
 
     fn auth_header(&self) -> Result<Option<String>, Error> {

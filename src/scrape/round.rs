@@ -248,9 +248,7 @@ pub fn run(
         let mut job_works: Vec<Work> = Vec::new();
         let mut prev_by_key: HashMap<u64, TargetState> =
             prev.targets.into_iter().map(|t| (t.key, t)).collect();
-        let mut add = |labels: Labels, previous: Option<TargetState>| {
-            let source = Source::of(sc, &labels);
-            let key = state::target_key(&labels, &source.url());
+        let mut add = |labels: Labels, source: Source, key: u64, previous: Option<TargetState>| {
             if !seen.insert(key) {
                 return;
             }
@@ -274,17 +272,18 @@ pub fn run(
         for g in &found.groups {
             for t in target::from_group(sc, g) {
                 if let State::Active(l) = t.state {
-                    let key = state::target_key(&l, &Source::of(sc, &l).url());
+                    let source = Source::of(sc, &l);
+                    let key = state::target_key(&l, &source.url());
                     let p = prev_by_key.remove(&key);
-                    add(l, p);
+                    add(l, source, key, p);
                 }
             }
         }
         if !found.complete {
             // Keep scraping what the failing sources gave last time.
-            for (_, t) in prev_by_key.drain() {
-                let l = t.labels.clone();
-                add(l, Some(t));
+            for (key, t) in prev_by_key.drain() {
+                let source = Source::of(sc, &t.labels);
+                add(t.labels.clone(), source, key, Some(t));
             }
         }
         // Targets gone from discovery: all their series are stale.
@@ -319,19 +318,21 @@ pub fn run(
         });
     }
     // Jobs that left the config: everything they had is stale.
-    let mut removed: Vec<(String, Option<state::JobLock>)> = Vec::new();
+    let mut removed: Vec<(String, state::JobLock)> = Vec::new();
     if let (Some(d), true) = (data, opts.jobs.is_empty()) {
-        for job in state::jobs(d) {
-            if cfg.scrape_configs.iter().any(|s| s.job_name == job) {
-                continue;
-            }
+        let configured: Vec<&str> = cfg
+            .scrape_configs
+            .iter()
+            .map(|s| s.job_name.as_str())
+            .collect();
+        for job in state::other_jobs(d, &configured) {
             let Some(lock) = state::lock(d, &job).map_err(Error::Io)? else {
                 continue;
             };
             for t in state::load(d, &job).targets {
                 mark_gone(t, now, &mut stale);
             }
-            removed.push((job, Some(lock)));
+            removed.push((job, lock));
         }
     }
 

@@ -263,17 +263,27 @@ pub fn load(data: &Path, job: &str) -> JobState {
     }
 }
 
-/// Every job with a state file (to find jobs gone from the config).
-pub fn jobs(data: &Path) -> Vec<String> {
+/// The jobs with a state file other than `configured` (jobs gone from the config); only
+/// their files are read.
+pub fn other_jobs(data: &Path, configured: &[&str]) -> Vec<String> {
     let Ok(rd) = fs::read_dir(dir(data)) else {
         return Vec::new();
     };
+    let known: Vec<String> = configured
+        .iter()
+        .map(|j| format!("{}.state", job_id(j)))
+        .collect();
     let mut out = Vec::new();
     for e in rd.flatten() {
         let p = e.path();
-        if p.extension().is_some_and(|x| x == "state") {
+        let name = e.file_name();
+        if p.extension().is_some_and(|x| x == "state")
+            && !known.iter().any(|k| name.to_str() == Some(k))
+        {
             if let Ok(Ok(s)) = fs::read(&p).map(|b| decode(&b)) {
-                out.push(s.job);
+                if !configured.contains(&s.job.as_str()) {
+                    out.push(s.job);
+                }
             }
         }
     }
@@ -360,10 +370,11 @@ mod tests {
         save(&d, &s).unwrap();
         assert_eq!(load(&d, "j"), s);
         assert_eq!(load(&d, "other").targets.len(), 0);
-        assert_eq!(jobs(&d), vec!["j".to_string()]);
+        assert_eq!(other_jobs(&d, &[]), vec!["j".to_string()]);
+        assert!(other_jobs(&d, &["j"]).is_empty());
         drop(lk);
         remove(&d, "j").unwrap();
-        assert!(jobs(&d).is_empty());
+        assert!(other_jobs(&d, &[]).is_empty());
         let _ = fs::remove_dir_all(&d);
     }
 }
