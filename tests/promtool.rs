@@ -12,13 +12,7 @@ use std::process::{Command, Stdio};
 use crate::util::{text, Workdir};
 
 fn promtool() -> Option<()> {
-    match Command::new("promtool").arg("--version").output() {
-        Ok(o) if o.status.success() => Some(()),
-        _ => {
-            println!("skipped: promtool not installed (apt-get install prometheus; .ci/run does)");
-            None
-        }
-    }
+    crate::util::installed("promtool", "prometheus").then_some(())
 }
 
 fn run_promtool(input: &[u8]) -> (i32, BTreeSet<String>) {

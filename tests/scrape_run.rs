@@ -402,7 +402,7 @@ fn tls_with_client_certificates_and_basic_auth() {
     .iter()
     .all(|a| openssl(d, &a.split(' ').collect::<Vec<_>>()));
     if !ok {
-        println!("skipped: openssl could not generate test certificates");
+        crate::util::skip("openssl could not generate test certificates");
         return;
     }
     let srv = Server::start_tls(
@@ -664,18 +664,23 @@ impl Drop for Proc {
     }
 }
 
-fn installed(bin: &str) -> bool {
-    Command::new(bin).arg("--version").output().is_ok()
-}
-
 fn node_exporter() -> Option<(Proc, u16)> {
-    if !installed("prometheus-node-exporter") {
-        println!("skipped: prometheus-node-exporter is not installed (Debian package prometheus-node-exporter; .ci/run installs it)");
+    if !crate::util::installed("prometheus-node-exporter", "prometheus-node-exporter") {
         return None;
     }
     let port = free_port();
+    // Mounts that other tests make under the target dir (storage's out-of-disk tmpfs) come
+    // and go while this node_exporter is scraped twice: excluded, so both scrapes see the
+    // same filesystems. The rest is node_exporter's default.
+    let exclude = format!(
+        "^/(dev|proc|run|sys|mnt|media|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)|^{}",
+        regex_quote(env!("CARGO_TARGET_TMPDIR"))
+    );
     let p = Command::new("prometheus-node-exporter")
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg(format!(
+            "--collector.filesystem.mount-points-exclude={exclude}"
+        ))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -691,6 +696,18 @@ fn node_exporter() -> Option<(Proc, u16)> {
         std::thread::sleep(Duration::from_millis(50));
     }
     panic!("node_exporter did not start");
+}
+
+/// `s` with the regex metacharacters escaped.
+fn regex_quote(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The series of an exposition (text format), as label maps with `__name__`.
@@ -829,15 +846,153 @@ fn labels_of(v: &serde_json::Value) -> Series {
         .collect()
 }
 
+/// Starts Prometheus on `config` (in `wd`) and waits until each of its `targets` targets has
+/// been scraped twice.
+fn prometheus(wd: &Workdir, config: &str, targets: usize) -> (Proc, u16) {
+    let pport = free_port();
+    let prom = Command::new("prometheus")
+        .args([
+            format!("--config.file={config}"),
+            format!("--storage.tsdb.path={}", wd.dir.join("prom").display()),
+            format!("--web.listen-address=127.0.0.1:{pport}"),
+        ])
+        .current_dir(&wd.dir)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(wd.dir.join("prom.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let prom = Proc(prom);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "prometheus did not scrape: {}",
+            std::fs::read_to_string(wd.dir.join("prom.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        let Ok(r) = ureq::get(&format!("http://127.0.0.1:{pport}/-/ready")).call() else {
+            continue;
+        };
+        if r.status() != 200 {
+            continue;
+        }
+        let up = prom_query(pport, "count_over_time(up[1m])");
+        if up.len() == targets
+            && up
+                .iter()
+                .all(|s| s["value"][1].as_str().unwrap().parse::<f64>().unwrap() >= 2.0)
+        {
+            return (prom, pport);
+        }
+    }
+}
+
+/// Prometheus's real-world expositions (../shared/conformance/textparse) scraped by
+/// Prometheus and by prombox from one config: the same series with the same values.
+#[test]
+fn textparse_files_are_stored_as_prometheus_stores_them() {
+    let Some(dir) = crate::util::conformance("textparse") else {
+        return;
+    };
+    if !crate::util::installed("prometheus", "prometheus") {
+        return;
+    }
+    let files = [
+        "1histogram.om.txt",
+        "alltypes.237mfs.nometa.prom.txt",
+        "alltypes.237mfs.prom.txt",
+        "alltypes.5mfs.om.txt",
+    ];
+    let bodies: BTreeMap<String, Vec<u8>> = files
+        .iter()
+        .map(|f| (format!("/{f}"), std::fs::read(dir.join(f)).unwrap()))
+        .collect();
+    let srv = Server::start(handler(move |r| match bodies.get(&r.path) {
+        Some(b) => Reply::Full {
+            status: 200,
+            headers: vec![(
+                "Content-Type".into(),
+                if r.path.ends_with(".om.txt") {
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8".into()
+                } else {
+                    "text/plain; version=0.0.4; charset=utf-8".into()
+                },
+            )],
+            body: b.clone(),
+        },
+        None => Reply::status(404, "no"),
+    }));
+    let wd = Workdir::new("scrape-textparse");
+    let mut cfg =
+        String::from("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n");
+    for f in files {
+        cfg.push_str(&format!(
+            "- job_name: '{f}'\n  metrics_path: /{f}\n  static_configs:\n  - targets: ['{}']\n",
+            srv.addr
+        ));
+    }
+    wd.write("p.yml", &cfg);
+    let (_prom, pport) = prometheus(&wd, "p.yml", files.len());
+    let out = wd.run(&["scrape", "--config", "p.yml", "--data", "d"], b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let all = stored(&wd, "d");
+    for f in files {
+        let q = format!("{{job=\"{f}\"}}");
+        // Values compared as bits (NaN as one value), parsed from the API's strings.
+        let bits = |v: f64| {
+            if v.is_nan() {
+                f64::NAN.to_bits()
+            } else {
+                v.to_bits()
+            }
+        };
+        let theirs: BTreeMap<Series, u64> = prom_query(pport, &q)
+            .iter()
+            .map(|s| {
+                let v: f64 = s["value"][1].as_str().unwrap().parse().unwrap();
+                (labels_of(&s["metric"]), bits(v))
+            })
+            .filter(|(l, _)| !l["__name__"].starts_with("scrape_") && l["__name__"] != "up")
+            .collect();
+        let ours: BTreeMap<Series, u64> = all
+            .iter()
+            .filter(|(l, _)| l["job"] == f)
+            .filter(|(l, _)| !l["__name__"].starts_with("scrape_") && l["__name__"] != "up")
+            .map(|(l, pts)| {
+                let v = &pts.last().unwrap().1;
+                let v = v
+                    .as_f64()
+                    .unwrap_or_else(|| v.as_str().unwrap().parse().unwrap());
+                (l.clone(), bits(v))
+            })
+            .collect();
+        let theirs_set: BTreeSet<Series> = theirs.keys().cloned().collect();
+        let ours_set: BTreeSet<Series> = ours.keys().cloned().collect();
+        same_series(
+            &format!("textparse {f}: Prometheus / prombox"),
+            &theirs_set,
+            &ours_set,
+            0,
+        );
+        let differ: Vec<_> = theirs
+            .iter()
+            .filter(|(l, v)| ours.get(*l) != Some(*v))
+            .map(|(l, v)| format!("{l:?}: Prometheus {v}, prombox {:?}", ours.get(l)))
+            .collect();
+        assert!(
+            differ.is_empty(),
+            "{f}: values differ:\n{}",
+            differ.join("\n")
+        );
+    }
+}
+
 #[test]
 fn prometheus_and_prombox_agree_on_a_shared_config() {
     let Some((_ne, ne_port)) = node_exporter() else {
         return;
     };
-    if !installed("prometheus") {
-        println!(
-            "skipped: prometheus is not installed (Debian package prometheus; .ci/run installs it)"
-        );
+    if !crate::util::installed("prometheus", "prometheus") {
         return;
     }
     let srv = Server::start(handler(|_| {
@@ -878,43 +1033,7 @@ scrape_configs:
     .replace("NE_PORT", &ne_port.to_string())
     .replace("SRV_ADDR", &srv.addr.to_string());
     wd.write("p.yml", &cfg);
-    let pport = free_port();
-    let prom = Command::new("prometheus")
-        .args([
-            "--config.file=p.yml".to_string(),
-            format!("--storage.tsdb.path={}", wd.dir.join("prom").display()),
-            format!("--web.listen-address=127.0.0.1:{pport}"),
-        ])
-        .current_dir(&wd.dir)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(wd.dir.join("prom.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let _prom = Proc(prom);
-    // Wait for two scrapes of both targets.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        assert!(
-            Instant::now() < deadline,
-            "prometheus did not scrape: {}",
-            std::fs::read_to_string(wd.dir.join("prom.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(300));
-        let Ok(r) = ureq::get(&format!("http://127.0.0.1:{pport}/-/ready")).call() else {
-            continue;
-        };
-        if r.status() != 200 {
-            continue;
-        }
-        let up = prom_query(pport, "count_over_time(up[1m])");
-        if up.len() == 2
-            && up
-                .iter()
-                .all(|s| s["value"][1].as_str().unwrap().parse::<f64>().unwrap() >= 2.0)
-        {
-            break;
-        }
-    }
+    let (_prom, pport) = prometheus(&wd, "p.yml", 2);
     let out = wd.run(&["scrape", "--config", "p.yml", "--data", "d"], b"");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let all = stored(&wd, "d");

@@ -623,8 +623,7 @@ fn sigkill_store_and_compact() {
 /// not: prometheus#8281). Needs Debian's `promtool`; skips with a reason without it.
 #[test]
 fn export_reimports_through_promtool() {
-    if Command::new("promtool").arg("--version").output().is_err() {
-        println!("skipped: promtool not found (Debian package prometheus; .ci/run installs it)");
+    if !crate::util::installed("promtool", "prometheus") {
         return;
     }
     let w = Workdir::new("storage-promtool");
@@ -709,7 +708,7 @@ fn out_of_disk_space() {
         .status()
         .is_ok_and(|s| s.success());
     if !mounted {
-        println!("skipped: cannot mount a tmpfs here (needs root)");
+        crate::util::skip("cannot mount a tmpfs here (needs root)");
         return;
     }
     let d = mnt.join("d");

@@ -1,8 +1,10 @@
 //! Test helpers: a scratch directory and a command for the built binary.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
@@ -36,7 +38,6 @@ impl Workdir {
 
     /// Runs prombox with `args` and `stdin`, returning its output.
     pub fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        use std::io::Write;
         let mut child = self
             .cmd()
             .args(args)
@@ -62,7 +63,8 @@ impl Drop for Workdir {
     }
 }
 
-/// The shared conformance data beside the repository, or None (with a printed reason).
+/// The shared conformance data beside the repository, or None (the test is recorded as
+/// skipped).
 pub fn conformance(sub: &str) -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/conformance")
@@ -70,11 +72,60 @@ pub fn conformance(sub: &str) -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        println!(
-            "skipped: {} not found (conformance data lives in ../shared beside the repo; CI has it)",
+        skip(&format!(
+            "{} not found (conformance data lives in ../shared beside the repo; CI has it)",
             p.display()
-        );
+        ));
         None
+    }
+}
+
+/// Whether `bin --version` runs; if not, the test is recorded as skipped, naming the Debian
+/// package that brings it (`.ci/run` installs them all).
+pub fn installed(bin: &str, package: &str) -> bool {
+    let ok = Command::new(bin)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        skip(&format!(
+            "{bin} is not installed (Debian package {package}; .ci/run installs it)"
+        ));
+    }
+    ok
+}
+
+static SKIPPED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Records that the calling test skipped (part of) its work, and why. The reason goes to
+/// stderr at once, past libtest's output capture, and the skipped tests are counted again
+/// in a last line when the test binary exits, so a skip never passes unseen as `ok`.
+/// Under `PROMBOX_REQUIRE_PEERS=1` (CI) a skip is a failure instead.
+pub fn skip(why: &str) {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("?").to_string();
+    if std::env::var_os("PROMBOX_REQUIRE_PEERS").is_some_and(|v| v == "1") {
+        panic!("{test}: PROMBOX_REQUIRE_PEERS=1 and this test would skip: {why}");
+    }
+    let line = format!("{test}: skipped: {why}");
+    // Not eprintln!: libtest captures the print macros, not writes to the stream itself.
+    let _ = writeln!(std::io::stderr(), "{line}");
+    let mut all = SKIPPED.lock().unwrap_or_else(|e| e.into_inner());
+    if all.is_empty() {
+        // SAFETY: registers a plain extern "C" function with no arguments.
+        unsafe { libc::atexit(report_skips) };
+    }
+    all.push(line);
+}
+
+extern "C" fn report_skips() {
+    let all = SKIPPED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "\nskipped: {} test(s) did not run in full:", all.len());
+    for l in all.iter() {
+        let _ = writeln!(err, "  {l}");
     }
 }
 
