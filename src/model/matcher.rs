@@ -7,9 +7,8 @@
 
 use std::fmt;
 
-use regex::Regex;
-
 use super::labels::{is_legacy_label_name, is_legacy_metric_name, write_quoted};
+use super::regex::{Regex, RegexError};
 use super::{Labels, METRIC_NAME};
 
 /// How a matcher compares a label value.
@@ -63,13 +62,10 @@ impl fmt::Display for SelectorError {
 impl std::error::Error for SelectorError {}
 
 impl Matcher {
-    /// A matcher; fails only on an invalid regular expression.
-    pub fn new(op: MatchOp, name: &str, value: &str) -> Result<Matcher, String> {
+    /// A matcher; fails only on an invalid regular expression (Go's RE2 syntax, anchored).
+    pub fn new(op: MatchOp, name: &str, value: &str) -> Result<Matcher, RegexError> {
         let re = match op {
-            MatchOp::Regex | MatchOp::NotRegex => Some(
-                Regex::new(&format!("^(?s:{value})$"))
-                    .map_err(|e| format!("invalid regular expression {value:?}: {e}"))?,
-            ),
+            MatchOp::Regex | MatchOp::NotRegex => Some(Regex::new(value)?),
             _ => None,
         };
         Ok(Matcher {
@@ -177,8 +173,10 @@ pub fn parse_selector(input: &str) -> Result<Vec<Matcher>, SelectorError> {
                         return Err(p.err("expected a quoted label value"));
                     }
                     let value = p.string()?;
-                    let m = Matcher::new(op, &name, &value)
-                        .map_err(|reason| SelectorError { pos: vpos, reason })?;
+                    let m = Matcher::new(op, &name, &value).map_err(|e| SelectorError {
+                        pos: vpos,
+                        reason: e.to_string(),
+                    })?;
                     out.push(m);
                 }
                 None if quoted => {
@@ -374,5 +372,25 @@ mod tests {
         assert!(!matches_all(&ms, &l(&[("job", "nodes")])));
         let m = Matcher::new(MatchOp::Regex, "a", "x.y").unwrap();
         assert!(m.matches("x\ny"));
+    }
+
+    /// Matchers read regexes as Go does (issue 12), not as the regex crate does.
+    #[test]
+    fn regex_matchers_have_go_semantics() {
+        let m = |op, re: &str, v: &str| Matcher::new(op, "a", re).unwrap().matches(v);
+        assert!(!m(MatchOp::Regex, r"\d", "\u{663}"));
+        assert!(m(MatchOp::NotRegex, r"\d", "\u{663}"));
+        assert!(m(MatchOp::Regex, r"\d+", "42"));
+        assert!(m(MatchOp::Regex, "a{", "a{"));
+        assert!(m(MatchOp::Regex, "x{a}", "x{a}"));
+        assert!(!m(MatchOp::Regex, r"\w", "é"));
+        let e = Matcher::new(MatchOp::Regex, "a", "a**").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "error parsing regexp: invalid nested repetition operator: `**`"
+        );
+        let e = parse_selector(r#"{a=~"\\u0041"}"#).unwrap_err();
+        assert_eq!(e.pos, 4);
+        assert!(e.reason.contains("invalid escape sequence"), "{}", e.reason);
     }
 }

@@ -442,7 +442,7 @@ fn label_replace(ev: &mut Ev, c: &Call) -> R<Val> {
     let repl = string_arg(&c.args[2]);
     let src = string_arg(&c.args[3]);
     let re_text = string_arg(&c.args[4]);
-    let re = regex::Regex::new(&format!("^(?s:{re_text})$")).map_err(|_| {
+    let re = crate::model::Regex::new(&re_text).map_err(|_| {
         super::eval::EvalError::Message(format!(
             "invalid regular expression in label_replace(): {re_text}"
         ))
@@ -456,8 +456,7 @@ fn label_replace(ev: &mut Ev, c: &Call) -> R<Val> {
     for s in &mut v {
         let sv = s.labels.get(&src).unwrap_or("").to_string();
         if let Some(caps) = re.captures(&sv) {
-            let mut res = String::new();
-            caps.expand(&repl, &mut res);
+            let res = caps.expand(&repl);
             s.labels = s.labels.with(&dst, &res);
             if dst == METRIC_NAME {
                 s.drop = false;

@@ -568,7 +568,7 @@ impl<'a> Parser<'a> {
                         }
                         self.next();
                         let m = Matcher::new(op, &label, &v.value)
-                            .map_err(|e| self.error(Span::new(t.start, v.end), e))?;
+                            .map_err(|e| self.error(Span::new(t.start, v.end), e.to_string()))?;
                         matchers.push(m);
                     }
                     None if t.kind == T::String => {
