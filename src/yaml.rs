@@ -6,6 +6,12 @@
 //! every error carries the line and column of the offending node, so `check config` and
 //! `rules check` point at it. The parser is yaml-rust2's event parser; aliases are expanded
 //! and merge keys (`<<: *defaults`) applied while the tree is built.
+//!
+//! Hostile files are refused with a position, before they cost memory or stack: alias
+//! expansion is limited by yaml.v2's rule (a "billion laughs" file is `document contains
+//! excessive aliasing`: past 100 expanded nodes and 1,000 in all, expanded nodes may make up
+//! at most 99% of the document, falling to 10% at 4 M nodes), and nesting stops at
+//! [`MAX_DEPTH`] levels (yaml-rust2 itself stops flow collections at 256).
 
 use std::fmt;
 
@@ -73,16 +79,53 @@ pub enum Kind {
     Map(Vec<(Node, Node)>),
 }
 
+/// The deepest a document may nest (yaml.v2 stops at 10,000; no configuration comes near
+/// 1,000, and the tree's recursive walks and drops stay well within a thread's stack).
+pub const MAX_DEPTH: usize = 1000;
+
+/// yaml.v2's `allowedAliasRatio`: the share of a document that alias expansion may make up,
+/// given how many nodes it has decoded so far.
+fn allowed_alias_ratio(decoded: usize) -> f64 {
+    const LOW: f64 = 400_000.0;
+    const HIGH: f64 = 4_000_000.0;
+    let d = decoded as f64;
+    if d <= LOW {
+        0.99
+    } else if d >= HIGH {
+        0.10
+    } else {
+        0.99 - 0.89 * ((d - LOW) / (HIGH - LOW))
+    }
+}
+
+/// Nodes in a tree (itself included).
+fn size(n: &Node) -> usize {
+    1 + match &n.kind {
+        Kind::Seq(v) => v.iter().map(size).sum(),
+        Kind::Map(e) => e.iter().map(|(k, v)| size(k) + size(v)).sum(),
+        Kind::Null | Kind::Scalar { .. } => 0,
+    }
+}
+
 /// Parses a single-document file. An empty file is a null node.
 pub fn parse(text: &str) -> Result<Node> {
     let mut b = Builder::default();
     let mut p = Parser::new_from_str(text);
-    if let Err(e) = p.load(&mut b, false) {
-        let m = e.marker();
-        return Err(Error::new(pos(m), scan_message(&e.to_string())));
-    }
-    if let Some(e) = b.error {
-        return Err(e);
+    // Events are pulled one by one (yaml-rust2's `load` recurses once per level of nesting,
+    // so a deep enough file would overflow the stack before any limit here could apply).
+    // The first document is the file, as for yaml.v2's Unmarshal.
+    loop {
+        let (event, mark) = match p.next_token() {
+            Ok(x) => x,
+            Err(e) => return Err(Error::new(pos(e.marker()), scan_message(&e.to_string()))),
+        };
+        if matches!(event, Event::StreamEnd | Event::DocumentEnd) {
+            break;
+        }
+        b.on_event(event, mark);
+        if let Some(e) = b.error {
+            return Err(e);
+        }
     }
     Ok(b.root.unwrap_or(Node {
         pos: Pos { line: 1, col: 1 },
@@ -115,9 +158,13 @@ enum Open {
 #[derive(Default)]
 struct Builder {
     stack: Vec<Open>,
-    anchors: Vec<(usize, Node)>,
+    /// Anchored nodes by id, with their sizes.
+    anchors: Vec<(usize, Node, usize)>,
     root: Option<Node>,
     error: Option<Error>,
+    /// Nodes in the tree so far, and how many of them came from expanding aliases.
+    decoded: usize,
+    aliased: usize,
 }
 
 impl Builder {
@@ -129,8 +176,12 @@ impl Builder {
 
     /// Adds a finished node to whatever is open.
     fn put(&mut self, node: Node, anchor: usize) {
+        if self.error.is_some() {
+            return;
+        }
         if anchor > 0 {
-            self.anchors.push((anchor, node.clone()));
+            let n = size(&node);
+            self.anchors.push((anchor, node.clone(), n));
         }
         match self.stack.last_mut() {
             None => self.root = Some(node),
@@ -215,7 +266,9 @@ impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         let p = pos(&mark);
         match ev {
+            _ if self.error.is_some() => {}
             Event::Scalar(text, style, anchor, _) => {
+                self.decoded += 1;
                 let quoted = style != TScalarStyle::Plain;
                 let kind =
                     if !quoted && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL") {
@@ -225,22 +278,31 @@ impl MarkedEventReceiver for Builder {
                     };
                 self.put(Node { pos: p, kind }, anchor);
             }
-            Event::SequenceStart(anchor, _) => self.stack.push(Open::Seq(
-                Node {
-                    pos: p,
-                    kind: Kind::Seq(Vec::new()),
-                },
-                anchor,
-            )),
-            Event::MappingStart(anchor, _) => self.stack.push(Open::Map(
-                Node {
-                    pos: p,
-                    kind: Kind::Map(Vec::new()),
-                },
-                anchor,
-                None,
-                Vec::new(),
-            )),
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                self.fail(Error::new(p, format!("exceeded max depth of {MAX_DEPTH}")));
+            }
+            Event::SequenceStart(anchor, _) => {
+                self.decoded += 1;
+                self.stack.push(Open::Seq(
+                    Node {
+                        pos: p,
+                        kind: Kind::Seq(Vec::new()),
+                    },
+                    anchor,
+                ))
+            }
+            Event::MappingStart(anchor, _) => {
+                self.decoded += 1;
+                self.stack.push(Open::Map(
+                    Node {
+                        pos: p,
+                        kind: Kind::Map(Vec::new()),
+                    },
+                    anchor,
+                    None,
+                    Vec::new(),
+                ))
+            }
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
                 Some(Open::Seq(n, a)) => self.put(n, a),
                 Some(Open::Map(mut n, a, _, merged)) => {
@@ -259,8 +321,20 @@ impl MarkedEventReceiver for Builder {
                 }
                 None => {}
             },
-            Event::Alias(id) => match self.anchors.iter().rev().find(|(a, _)| *a == id) {
-                Some((_, n)) => {
+            Event::Alias(id) => match self.anchors.iter().rev().find(|(a, _, _)| *a == id) {
+                Some((_, n, count)) => {
+                    // Counted before the copy is made, so a "billion laughs" file stops here:
+                    // the alias itself, then what it expands to, as yaml.v2 counts.
+                    self.decoded += 1 + count;
+                    self.aliased += count;
+                    let excessive = self.aliased > 100
+                        && self.decoded > 1000
+                        && self.aliased as f64 / self.decoded as f64
+                            > allowed_alias_ratio(self.decoded);
+                    if excessive {
+                        self.fail(Error::new(p, "document contains excessive aliasing"));
+                        return;
+                    }
                     let n = n.clone();
                     self.put(n, 0);
                 }
@@ -494,5 +568,63 @@ mod tests {
     fn empty_document_is_null() {
         assert!(parse("").unwrap().is_null());
         assert!(parse("# only a comment\n").unwrap().is_null());
+    }
+
+    /// A "billion laughs" file: 9 levels of 10 aliases each would expand to 10^9 nodes.
+    #[test]
+    fn excessive_aliasing_is_refused_with_a_position() {
+        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            doc.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let e = parse(&doc).unwrap_err();
+        assert_eq!(e.msg, "document contains excessive aliasing");
+        assert!(e.pos.line >= 3 && e.pos.line <= 9, "{e}");
+        // Modest reuse, as configs use anchors, is fine.
+        let mut doc = String::from("base: &b {a: 1, b: 2, c: 3}\nitems:\n");
+        for _ in 0..200 {
+            doc.push_str("- *b\n");
+        }
+        let n = parse(&doc).unwrap();
+        assert_eq!(
+            n.map("t")
+                .unwrap()
+                .get("items")
+                .unwrap()
+                .seq()
+                .unwrap()
+                .len(),
+            200
+        );
+    }
+
+    #[test]
+    fn nesting_is_limited() {
+        let deep = format!("{}1{}", "[".repeat(300), "]".repeat(300));
+        let e = parse(&deep).unwrap_err();
+        assert_eq!(e.to_string(), "1:256: recursion limit exceeded");
+        let block =
+            |n: usize| -> String { (0..n).map(|i| format!("{}k:\n", " ".repeat(i))).collect() };
+        assert!(parse(&block(MAX_DEPTH)).is_ok());
+        match parse(&block(MAX_DEPTH + 1)) {
+            Err(e) => {
+                assert_eq!(
+                    (e.pos.line, e.msg.as_str()),
+                    (1001, "exceeded max depth of 1000")
+                )
+            }
+            Ok(_) => panic!("{} levels accepted", MAX_DEPTH + 1),
+        }
+        assert!(parse(&block(5_000)).is_err());
+        let ok = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        assert!(parse(&ok).is_ok());
+        // Far deeper input costs no stack either.
+        let deeper = format!("{}1{}", "[".repeat(200_000), "]".repeat(200_000));
+        assert!(parse(&deeper).is_err());
+        let mixed: String = (0..100_000)
+            .map(|i| format!("{}- [\n", " ".repeat(i % 50)))
+            .collect();
+        assert!(parse(&mixed).is_err());
     }
 }

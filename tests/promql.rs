@@ -179,6 +179,106 @@ fn query_errors_and_annotations() {
     assert_eq!(text(&out.stdout), "sum by (job) (rate(x[5m]))\n");
 }
 
+/// Deeply nested queries get a positioned parse error past the depth limit and evaluate
+/// below it, never a stack overflow (issue 12).
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let wd = loaded();
+    let run = |q: &str| wd.run(&["query", "--data", "data", "--time", "1540", "--", q], b"");
+    let too_deep = [
+        format!("{}1{}", "(".repeat(20_000), ")".repeat(20_000)),
+        format!("{}req_total{}", "sum(".repeat(5_000), ")".repeat(5_000)),
+        vec!["1"; 5_000].join(" + "),
+        vec!["req_total"; 5_000].join(" or "),
+        format!("{}1", "-".repeat(5_000)),
+        vec!["2"; 5_000].join(" ^ "),
+        format!("req_total[{}5m{}]", "(".repeat(5_000), ")".repeat(5_000)),
+        format!(
+            "{}req_total{}",
+            "max_over_time(".repeat(3_000),
+            "[5m:])".repeat(3_000)
+        ),
+    ];
+    for q in &too_deep {
+        let out = run(q);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {err}", &q[..40]);
+        assert!(
+            err.starts_with("prombox: query: 1:")
+                && err.ends_with(
+                    "parse error: expression nests too deeply (more than 1000 levels)\n"
+                ),
+            "{err}"
+        );
+        // --explain parses and prints: the same error.
+        let out = wd.run(&["query", "--explain", "--", q], b"");
+        assert_eq!(out.status.code(), Some(2));
+    }
+    let fine = [
+        (format!("{}1{}", "(".repeat(990), ")".repeat(990)), "1"),
+        (vec!["1"; 990].join(" + "), "990"),
+        (format!("{}1", "-".repeat(990)), "1"),
+    ];
+    for (q, want) in &fine {
+        let out = wd.run(
+            &[
+                "query", "--data", "data", "--time", "1540", "--format", "csv", "--", q,
+            ],
+            b"",
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).ends_with(&format!(",{want}\n")),
+            "{}",
+            text(&out.stdout)
+        );
+        let explained = wd.run(&["query", "--explain", "--", q], b"");
+        assert!(explained.status.success(), "{}", text(&explained.stderr));
+    }
+    let nested_sums = format!("{}req_total{}", "sum(".repeat(990), ")".repeat(990));
+    let out = run(&nested_sums);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).is_empty());
+}
+
+/// The engine's walks grow their stack as needed: a query just under the depth limit parses,
+/// prints and evaluates on a thread with a 256 KiB stack.
+#[test]
+fn deep_queries_run_on_small_stacks() {
+    let t = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let mut storage = prombox::promql::MemStorage::new();
+            storage.add(
+                prombox::model::Labels::from_pairs([("__name__", "x")]).unwrap(),
+                [prombox::model::Sample { t: 0, v: 2.0 }],
+            );
+            let queries = [
+                format!("{}x{}", "sum(".repeat(990), ")".repeat(990)),
+                format!("{}x{}", "abs(".repeat(990), ")".repeat(990)),
+                vec!["x"; 990].join(" or "),
+                format!("{}x{}", "max_over_time(".repeat(495), "[1m:])".repeat(495)),
+            ];
+            for q in &queries {
+                let e = prombox::promql::parse(q).unwrap();
+                assert_eq!(
+                    prombox::promql::parse(&e.to_string()).unwrap().to_string(),
+                    e.to_string()
+                );
+                let range = prombox::promql::Range {
+                    start: 0,
+                    end: 0,
+                    step: 0,
+                };
+                let (v, _) = prombox::promql::evaluate(&storage, &e, range, &Default::default())
+                    .unwrap_or_else(|(e, _)| panic!("{e}"));
+                assert!(!v.is_empty(), "{}", &q[..20]);
+            }
+        })
+        .unwrap();
+    t.join().unwrap();
+}
+
 /// `--timeout` stops a query that would run for long; too fine a range step is refused as
 /// Prometheus's API refuses it.
 #[test]

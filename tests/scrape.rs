@@ -140,3 +140,71 @@ fn targets_before_and_after_relabeling() {
         .unwrap()
         .ends_with("sd.json"));
 }
+
+/// A "billion laughs" file (8 levels of 10 aliases) is refused with its position, as yaml.v2
+/// refuses it, for the config file and for file discovery alike; so is deep nesting (issue 12).
+#[test]
+fn hostile_yaml_is_refused_with_a_position() {
+    let wd = Workdir::new("check-config-yaml");
+    let mut laughs = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..9 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        laughs.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    wd.write("laughs.yml", &laughs);
+    let out = wd.run(&["check", "config", "laughs.yml"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("laughs.yml:4:20: document contains excessive aliasing"),
+        "{}",
+        text(&out.stderr)
+    );
+    let mut sd = String::from("- targets: ['a:1']\n  labels:\n");
+    sd.push_str("    l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..9 {
+        let refs = vec![format!("*l{}", i - 1); 10].join(", ");
+        sd.push_str(&format!("    l{i}: &l{i} [{refs}]\n"));
+    }
+    wd.write("sd.yml", &sd);
+    wd.write(
+        "p.yml",
+        "scrape_configs:\n- job_name: a\n  file_sd_configs:\n  - files: [sd.yml]\n",
+    );
+    let out = wd.run(&["check", "config", "p.yml"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("\"sd.yml\": 6:29: document contains excessive aliasing"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = wd.run(&["targets", "--config", "p.yml"], b"");
+    assert!(
+        text(&out.stderr).contains("sd.yml: 6:29: document contains excessive aliasing"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Nesting far past the limit, in block and flow style.
+    let block: String = (0..5_000)
+        .map(|i| format!("{}k:\n", " ".repeat(i)))
+        .collect();
+    wd.write("deep.yml", &block);
+    let out = wd.run(&["check", "config", "deep.yml"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("deep.yml:1001:")
+            && text(&out.stderr).contains("exceeded max depth of 1000"),
+        "{}",
+        text(&out.stderr)
+    );
+    wd.write(
+        "flow.yml",
+        format!("a: {}1{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+    );
+    let out = wd.run(&["check", "config", "flow.yml"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("flow.yml:1:"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -375,6 +375,10 @@ impl Expr {
     }
 
     pub fn value_type(&self) -> ValueType {
+        super::deep(|| self.value_type_node())
+    }
+
+    fn value_type_node(&self) -> ValueType {
         match self {
             Expr::Number { .. } => ValueType::Scalar,
             Expr::String { .. } => ValueType::String,
@@ -394,6 +398,27 @@ impl Expr {
             Expr::Selector(_) => ValueType::Vector,
             Expr::Matrix(_) | Expr::Subquery(_) => ValueType::Matrix,
         }
+    }
+
+    /// The node's direct subexpressions, in the order they are written.
+    pub fn children(&self) -> impl Iterator<Item = &Expr> {
+        let (first, second, rest): (Option<&Expr>, Option<&Expr>, &[Expr]) = match self {
+            Expr::Paren(e, _) | Expr::Unary { expr: e, .. } => (Some(e), None, &[]),
+            Expr::Binary(b) => (Some(&b.lhs), Some(&b.rhs), &[]),
+            Expr::Aggregate(a) => (a.param.as_ref(), Some(&a.expr), &[]),
+            Expr::Call(c) => (None, None, &c.args),
+            Expr::Subquery(s) => (Some(&s.expr), None, &[]),
+            Expr::Number { .. } | Expr::String { .. } | Expr::Selector(_) | Expr::Matrix(_) => {
+                (None, None, &[])
+            }
+        };
+        first.into_iter().chain(second).chain(rest)
+    }
+
+    /// Calls `f` on this node and every node below it, parents first.
+    pub fn walk(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        super::deep(|| self.children().for_each(|c| c.walk(f)));
     }
 
     /// The expression with any enclosing parentheses removed.
@@ -441,6 +466,10 @@ pub fn format_float_plain(v: f64) -> String {
 }
 
 fn fmt_dur(f: &mut fmt::Formatter<'_>, d: &DurExpr, top: bool) -> fmt::Result {
+    super::deep(|| fmt_dur_node(f, d, top))
+}
+
+fn fmt_dur_node(f: &mut fmt::Formatter<'_>, d: &DurExpr, top: bool) -> fmt::Result {
     match d {
         DurExpr::Num { secs, duration, .. } => {
             if top {
@@ -536,6 +565,12 @@ fn fmt_selector_body(f: &mut fmt::Formatter<'_>, s: &Selector) -> fmt::Result {
 
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        super::deep(|| self.fmt_node(f))
+    }
+}
+
+impl Expr {
+    fn fmt_node(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Number { val, duration, .. } => {
                 if *duration {

@@ -487,7 +487,7 @@ impl<'a> Ev<'a> {
     pub fn eval(&mut self, e: &Expr) -> R<Val> {
         self.tick()?;
         let before = self.samples;
-        let v = self.eval_node(e)?;
+        let v = super::deep(|| self.eval_node(e))?;
         self.samples = before;
         self.charge(v.points())?;
         Ok(v)
@@ -568,6 +568,10 @@ impl<'a> Ev<'a> {
     }
 
     fn dur_secs(&self, d: &DurExpr) -> R<f64> {
+        super::deep(|| self.dur_secs_node(d))
+    }
+
+    fn dur_secs_node(&self, d: &DurExpr) -> R<f64> {
         Ok(match d {
             DurExpr::Num { secs, .. } => *secs,
             DurExpr::Step(_) => self.q_step as f64 / 1000.0,

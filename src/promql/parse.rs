@@ -55,6 +55,7 @@ pub fn parse(query: &str) -> R<Expr> {
         toks: tokens,
         i: 0,
         last_closing: 0,
+        depth: 0,
     };
     if p.peek().kind == T::Eof {
         return Err(p.error(Span::new(0, 0), "no expression found in input".into()));
@@ -128,7 +129,15 @@ struct Parser<'a> {
     /// End of the last `)`, `}`, `]`, number or duration consumed (Prometheus's
     /// `lastClosing`, the end of call and aggregation spans).
     last_closing: usize,
+    /// How deep the expression being parsed sits (see [`MAX_DEPTH`]).
+    depth: usize,
 }
+
+/// The deepest an expression may nest: parentheses, operands, function arguments and
+/// aggregations, each operator of a chain (`a or b or c` is three deep) and each subquery
+/// or duration operator count one level. Prometheus sets no limit; this one keeps every walk
+/// of the tree (type check, printing, evaluation) within a thread's stack.
+pub const MAX_DEPTH: usize = 1000;
 
 fn binop(k: T) -> Option<BinOp> {
     Some(match k {
@@ -228,7 +237,25 @@ impl<'a> Parser<'a> {
         Ok(self.next())
     }
 
+    /// One level deeper, at byte `at`; an error past [`MAX_DEPTH`].
+    fn deeper(&mut self, at: usize) -> R<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(
+                Span::new(at, at),
+                format!("expression nests too deeply (more than {MAX_DEPTH} levels)"),
+            ));
+        }
+        Ok(())
+    }
+
     fn expr(&mut self, min_prec: u8) -> R<Expr> {
+        super::deep(|| self.expr_inner(min_prec))
+    }
+
+    fn expr_inner(&mut self, min_prec: u8) -> R<Expr> {
+        let depth = self.depth;
+        self.deeper(self.peek().start)?;
         let mut lhs = self.unary()?;
         loop {
             let t = self.peek().clone();
@@ -236,6 +263,11 @@ impl<'a> Parser<'a> {
             let prec = op.precedence();
             if prec < min_prec {
                 break;
+            }
+            // A chain (`a + b + c`) nests one deeper per operator after the first; the
+            // right operand is parsed a level deeper anyway.
+            if matches!(lhs, Expr::Binary(_)) {
+                self.deeper(t.start)?;
             }
             self.next();
             let (return_bool, matching) = self.bin_modifiers(op)?;
@@ -249,6 +281,7 @@ impl<'a> Parser<'a> {
                 matching: Some(matching),
             }));
         }
+        self.depth = depth;
         Ok(lhs)
     }
 
@@ -625,10 +658,14 @@ impl<'a> Parser<'a> {
     }
 
     fn postfix(&mut self, mut e: Expr) -> R<Expr> {
+        let depth = self.depth;
         loop {
             let t = self.peek().clone();
             match t.kind {
-                T::LBracket => e = self.range_or_subquery(e)?,
+                T::LBracket => {
+                    self.deeper(t.start)?;
+                    e = self.range_or_subquery(e)?;
+                }
                 T::Offset => {
                     self.next();
                     let d = self.offset_duration()?;
@@ -638,7 +675,10 @@ impl<'a> Parser<'a> {
                     self.next();
                     e = self.set_at(e)?;
                 }
-                _ => return Ok(e),
+                _ => {
+                    self.depth = depth;
+                    return Ok(e);
+                }
             }
         }
     }
@@ -741,6 +781,12 @@ impl<'a> Parser<'a> {
 
     /// A duration expression inside brackets or parentheses.
     fn dur_expr(&mut self, min_prec: u8) -> R<DurExpr> {
+        super::deep(|| self.dur_expr_inner(min_prec))
+    }
+
+    fn dur_expr_inner(&mut self, min_prec: u8) -> R<DurExpr> {
+        let depth = self.depth;
+        self.deeper(self.peek().start)?;
         let mut lhs = self.dur_unary()?;
         loop {
             let t = self.peek().clone();
@@ -750,6 +796,9 @@ impl<'a> Parser<'a> {
             let prec = op.precedence();
             if prec < min_prec {
                 break;
+            }
+            if matches!(lhs, DurExpr::Binary(..)) {
+                self.deeper(t.start)?;
             }
             self.next();
             let next_min = if op == BinOp::Pow { prec } else { prec + 1 };
@@ -764,6 +813,7 @@ impl<'a> Parser<'a> {
             }
             lhs = DurExpr::Binary(op, Box::new(lhs), Box::new(rhs));
         }
+        self.depth = depth;
         Ok(lhs)
     }
 
@@ -976,6 +1026,10 @@ fn modifiers(e: &mut Expr) -> Option<(&mut Option<DurExpr>, &mut Option<At>, &mu
 
 /// The type check (Prometheus's `checkAST`), after a successful parse.
 fn check(src: &str, e: &Expr) -> R<ValueType> {
+    super::deep(|| check_node(src, e))
+}
+
+fn check_node(src: &str, e: &Expr) -> R<ValueType> {
     let err = |span: Span, message: String| ParseError {
         span,
         position: position(src, span.start),

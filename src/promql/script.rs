@@ -660,36 +660,19 @@ fn skip_reason(c: &EvalCmd, native: &[Labels]) -> Option<String> {
 
 /// Finds a native-histogram series that one of the expression's selectors matches.
 fn selects_native(e: &Expr, native: &[Labels], hit: &mut Option<Labels>) {
-    if hit.is_some() {
-        return;
-    }
-    let check = |ms: &[crate::model::Matcher], hit: &mut Option<Labels>| {
-        if let Some(l) = native
-            .iter()
-            .find(|l| crate::model::matcher::matches_all(ms, l))
-        {
-            *hit = Some(l.clone());
+    e.walk(&mut |node| {
+        let ms = match node {
+            Expr::Selector(s) => &s.matchers,
+            Expr::Matrix(m) => &m.selector.matchers,
+            _ => return,
+        };
+        if hit.is_none() {
+            *hit = native
+                .iter()
+                .find(|l| crate::model::matcher::matches_all(ms, l))
+                .cloned();
         }
-    };
-    match e {
-        Expr::Selector(s) => check(&s.matchers, hit),
-        Expr::Matrix(m) => check(&m.selector.matchers, hit),
-        Expr::Subquery(s) => selects_native(&s.expr, native, hit),
-        Expr::Paren(i, _) => selects_native(i, native, hit),
-        Expr::Unary { expr, .. } => selects_native(expr, native, hit),
-        Expr::Binary(b) => {
-            selects_native(&b.lhs, native, hit);
-            selects_native(&b.rhs, native, hit);
-        }
-        Expr::Aggregate(a) => {
-            selects_native(&a.expr, native, hit);
-            if let Some(p) = &a.param {
-                selects_native(p, native, hit);
-            }
-        }
-        Expr::Call(c) => c.args.iter().for_each(|a| selects_native(a, native, hit)),
-        Expr::Number { .. } | Expr::String { .. } => {}
-    }
+    });
 }
 
 fn run_query(
@@ -810,6 +793,10 @@ fn at_modifier_cases(expr: &Expr, t: i64) -> Vec<(String, i64)> {
 }
 
 fn set_at(e: &mut Expr, t: i64, unsafe_fn: &mut bool) {
+    super::deep(|| set_at_node(e, t, unsafe_fn))
+}
+
+fn set_at_node(e: &mut Expr, t: i64, unsafe_fn: &mut bool) {
     match e {
         Expr::Selector(s) => {
             if s.at.is_none() {
@@ -853,26 +840,11 @@ fn set_at(e: &mut Expr, t: i64, unsafe_fn: &mut bool) {
 }
 
 fn check_unsafe(e: &Expr, unsafe_fn: &mut bool) {
-    match e {
-        Expr::Call(c) => {
+    e.walk(&mut |node| {
+        if let Expr::Call(c) = node {
             *unsafe_fn |= c.func.at_modifier_unsafe();
-            c.args.iter().for_each(|a| check_unsafe(a, unsafe_fn));
         }
-        Expr::Paren(i, _) => check_unsafe(i, unsafe_fn),
-        Expr::Unary { expr, .. } => check_unsafe(expr, unsafe_fn),
-        Expr::Binary(b) => {
-            check_unsafe(&b.lhs, unsafe_fn);
-            check_unsafe(&b.rhs, unsafe_fn);
-        }
-        Expr::Aggregate(a) => {
-            check_unsafe(&a.expr, unsafe_fn);
-            if let Some(p) = &a.param {
-                check_unsafe(p, unsafe_fn);
-            }
-        }
-        Expr::Subquery(s) => check_unsafe(&s.expr, unsafe_fn),
-        _ => {}
-    }
+    });
 }
 
 fn check_failure(c: &EvalCmd, msg: &str) -> Result<(), String> {
