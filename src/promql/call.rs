@@ -165,7 +165,7 @@ pub(crate) fn eval_call(ev: &mut Ev, c: &Call) -> R<Val> {
                     if hi < lo {
                         return false;
                     }
-                    p.v = lo.max(hi.min(p.v));
+                    p.v = go_max(lo, go_min(hi, p.v));
                     true
                 });
             }
@@ -361,6 +361,40 @@ fn by_label(a: &Ser, b: &Ser, names: &[String]) -> std::cmp::Ordering {
 }
 
 /// Go's `int64(f)` for the date functions (NaN and out-of-range give the minimum int64).
+/// Go's `math.Max`: +Inf wins, then NaN, and +0 over -0 (Rust's `max` drops a NaN).
+fn go_max(x: f64, y: f64) -> f64 {
+    if x == f64::INFINITY || y == f64::INFINITY {
+        f64::INFINITY
+    } else if x.is_nan() || y.is_nan() {
+        f64::NAN
+    } else if x == 0.0 && y == 0.0 {
+        if x.is_sign_negative() {
+            y
+        } else {
+            x
+        }
+    } else {
+        x.max(y)
+    }
+}
+
+/// Go's `math.Min`: -Inf wins, then NaN, and -0 over +0.
+fn go_min(x: f64, y: f64) -> f64 {
+    if x == f64::NEG_INFINITY || y == f64::NEG_INFINITY {
+        f64::NEG_INFINITY
+    } else if x.is_nan() || y.is_nan() {
+        f64::NAN
+    } else if x == 0.0 && y == 0.0 {
+        if x.is_sign_negative() {
+            x
+        } else {
+            y
+        }
+    } else {
+        x.min(y)
+    }
+}
+
 fn go_float_to_int(v: f64) -> i64 {
     if v.is_nan() || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v) {
         i64::MIN

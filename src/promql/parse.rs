@@ -1089,7 +1089,21 @@ fn check_node(src: &str, e: &Expr) -> R<ValueType> {
         Expr::Binary(b) => {
             let lt = check(src, &b.lhs)?;
             let rt = check(src, &b.rhs)?;
-            let op_span = Span::new(b.lhs.span().end, b.rhs.span().start);
+            // The operator and its modifiers, without the spaces around them.
+            let between = &src.as_bytes()[b.lhs.span().end..b.rhs.span().start];
+            let lead = between
+                .iter()
+                .take_while(|c| c.is_ascii_whitespace())
+                .count();
+            let trail = between
+                .iter()
+                .rev()
+                .take_while(|c| c.is_ascii_whitespace())
+                .count();
+            let op_span = Span::new(
+                b.lhs.span().end + lead,
+                b.rhs.span().start - trail.min(between.len() - lead),
+            );
             if b.return_bool && !b.op.is_comparison() {
                 return Err(err(
                     op_span,
@@ -1234,7 +1248,7 @@ fn check_node(src: &str, e: &Expr) -> R<ValueType> {
                     s.span,
                     format!(
                         "subquery is only allowed on instant vector, got {} instead",
-                        t.documented()
+                        t.api_name()
                     ),
                 ));
             }
