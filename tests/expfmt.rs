@@ -1,28 +1,12 @@
 //! The exposition parser and writer through the library API: round trips, fuzzing, bounds.
 
+use crate::util::Rng;
 use std::io::Read;
 
 use prombox::expfmt::{Entry, Error, ErrorKind, Format, Parser, Strictness, Writer, MAX_LINE};
 use prombox::model::MetricType;
 
 /// A small deterministic PRNG (xorshift64*), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len())]
-    }
-}
-
 /// An entry with everything owned, for comparisons.
 #[derive(Clone, Debug, PartialEq)]
 enum Owned {
@@ -274,56 +258,16 @@ fn no_panic_on_random_and_mutated_input() {
             }
         }
     }
-    let mut r = Rng(0xf022_0000_0000_0001);
+    let mut r = crate::util::Rng(0xf022_0000_0000_0001);
     let special = b"{}=\",# \n\t\\.eEx+-_0123456789NaInf";
     let mut inputs = 0u64;
     for _ in 0..40_000 {
         let len = r.below(120);
-        let data: Vec<u8> = (0..len)
-            .map(|_| {
-                if r.below(3) == 0 {
-                    r.next() as u8
-                } else {
-                    *r.pick(special)
-                }
-            })
-            .collect();
-        fuzz_one(&data);
+        fuzz_one(&r.bytes(len, special));
         inputs += 1;
     }
     for _ in 0..60_000 {
-        let mut d = r.pick(&seeds).clone();
-        for _ in 0..1 + r.below(4) {
-            let n = d.len().max(1);
-            match r.below(6) {
-                0 if !d.is_empty() => {
-                    let i = r.below(n);
-                    d[i] = r.next() as u8;
-                }
-                1 => {
-                    let i = r.below(n + 1).min(d.len());
-                    d.insert(i, *r.pick(special));
-                }
-                2 if !d.is_empty() => {
-                    let i = r.below(n);
-                    let j = (i + r.below(8)).min(d.len());
-                    d.drain(i..j);
-                }
-                3 if !d.is_empty() => {
-                    let i = r.below(n);
-                    let j = (i + r.below(16)).min(d.len());
-                    let piece = d[i..j].to_vec();
-                    let k = r.below(d.len() + 1);
-                    d.splice(k..k, piece);
-                }
-                4 => d.truncate(r.below(n + 1)),
-                _ => {
-                    let other = r.pick(&seeds);
-                    let k = r.below(other.len() + 1);
-                    d.extend_from_slice(&other[..k]);
-                }
-            }
-        }
+        let d = r.mutate(&seeds, special);
         fuzz_one(&d);
         inputs += 1;
     }

@@ -7,6 +7,7 @@ mod util;
 mod check_metrics;
 mod conformance;
 mod expfmt;
+mod fuzz;
 mod generated;
 mod promql;
 mod promtool;

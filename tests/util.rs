@@ -132,3 +132,74 @@ extern "C" fn report_skips() {
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
+
+/// A small deterministic generator (xorshift*) for the fuzz tests.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[self.below(xs.len())]
+    }
+
+    /// `len` bytes, two in three from `special`, the rest random.
+    pub fn bytes(&mut self, len: usize, special: &[u8]) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                if self.below(3) == 0 {
+                    self.next() as u8
+                } else {
+                    *self.pick(special)
+                }
+            })
+            .collect()
+    }
+
+    /// A seed with 1 to 4 mutations: a byte changed, one of `special` inserted, a run
+    /// deleted, a run copied elsewhere, the end cut off, or a piece of another seed appended.
+    pub fn mutate(&mut self, seeds: &[Vec<u8>], special: &[u8]) -> Vec<u8> {
+        let mut d = self.pick(seeds).clone();
+        for _ in 0..1 + self.below(4) {
+            let n = d.len().max(1);
+            match self.below(6) {
+                0 if !d.is_empty() => {
+                    let i = self.below(n);
+                    d[i] = self.next() as u8;
+                }
+                1 => {
+                    let i = self.below(n + 1).min(d.len());
+                    d.insert(i, *self.pick(special));
+                }
+                2 if !d.is_empty() => {
+                    let i = self.below(n);
+                    let j = (i + self.below(8)).min(d.len());
+                    d.drain(i..j);
+                }
+                3 if !d.is_empty() => {
+                    let i = self.below(n);
+                    let j = (i + self.below(16)).min(d.len());
+                    let piece = d[i..j].to_vec();
+                    let k = self.below(d.len() + 1);
+                    d.splice(k..k, piece);
+                }
+                4 => d.truncate(self.below(n + 1)),
+                _ => {
+                    let other = self.pick(seeds);
+                    let k = self.below(other.len() + 1);
+                    d.extend_from_slice(&other[..k]);
+                }
+            }
+        }
+        d
+    }
+}

@@ -89,8 +89,19 @@ pub enum SeqValue {
     Histogram,
 }
 
+/// The most values a script's series descriptions may expand to, all lines together:
+/// `1x99999999999` is an error, not an allocation (10 M values hold about 320 MB once
+/// parsed and loaded).
+pub const MAX_VALUES: usize = 10_000_000;
+
 /// Parses a series description: `metric{a="b"} 1 2+3x4 _ stale`.
 pub fn parse_series(line: &str) -> Result<(Labels, Vec<SeqValue>), String> {
+    let mut budget = MAX_VALUES;
+    parse_series_within(line, &mut budget)
+}
+
+/// [`parse_series`], taking the values from `budget` (what is left of [`MAX_VALUES`]).
+fn parse_series_within(line: &str, budget: &mut usize) -> Result<(Labels, Vec<SeqValue>), String> {
     let line = line.trim();
     let split = labels_end(line).ok_or_else(|| "unterminated label set".to_string())?;
     let (lpart, vpart) = line.split_at(split);
@@ -112,18 +123,17 @@ pub fn parse_series(line: &str) -> Result<(Labels, Vec<SeqValue>), String> {
             }
             if let Some(t) = tail.strip_prefix('x') {
                 let n: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
-                count = n.parse::<u64>().unwrap_or(0) + 1;
+                count = n.parse::<u64>().unwrap_or(0).saturating_add(1);
                 tail = &t[n.len()..];
             }
-            for _ in 0..count {
-                values.push(SeqValue::Histogram);
-            }
+            take(budget, count)?;
+            values.extend((0..count).map(|_| SeqValue::Histogram));
             rest = tail.trim_start();
             continue;
         }
         let end = rest.find([' ', '\t']).unwrap_or(rest.len());
         let item = &rest[..end];
-        values.extend(parse_item(item)?);
+        values.extend(parse_item(item, budget)?);
         rest = rest[end..].trim_start();
     }
     Ok((labels, values))
@@ -256,15 +266,30 @@ fn parse_value(s: &str) -> Result<f64, String> {
     Err(format!("invalid series value {s:?}"))
 }
 
-fn parse_item(item: &str) -> Result<Vec<SeqValue>, String> {
+/// Takes `n` values from `budget`, or fails if fewer are left.
+fn take(budget: &mut usize, n: u64) -> Result<(), String> {
+    match usize::try_from(n) {
+        Ok(n) if n <= *budget => {
+            *budget -= n;
+            Ok(())
+        }
+        _ => Err(format!(
+            "series values expand to more than {MAX_VALUES} values"
+        )),
+    }
+}
+
+fn parse_item(item: &str, budget: &mut usize) -> Result<Vec<SeqValue>, String> {
     if item == "_" {
+        take(budget, 1)?;
         return Ok(vec![SeqValue::Omitted]);
     }
     if let Some(n) = item.strip_prefix("_x") {
-        let n: usize = n
+        let n: u64 = n
             .parse()
             .map_err(|_| format!("invalid repetition {item:?}"))?;
-        return Ok(vec![SeqValue::Omitted; n]);
+        take(budget, n)?;
+        return Ok(vec![SeqValue::Omitted; n as usize]);
     }
     let (base, times) = match item.rfind('x') {
         Some(i) => {
@@ -276,6 +301,7 @@ fn parse_item(item: &str) -> Result<Vec<SeqValue>, String> {
         _ => (item, None),
     };
     let Some(times) = times else {
+        take(budget, 1)?;
         return Ok(vec![SeqValue::Float(parse_value(base)?)]);
     };
     // `a`, `a+b` or `a-b`: the step's sign is the first + or - after the start that is
@@ -292,6 +318,7 @@ fn parse_item(item: &str) -> Result<Vec<SeqValue>, String> {
         Some(i) => (parse_value(&base[..i])?, parse_value(&base[i..])?),
         None => (parse_value(base)?, 0.0),
     };
+    take(budget, times.saturating_add(1))?;
     let mut out = Vec::with_capacity(times as usize + 1);
     let mut v = start;
     for _ in 0..=times {
@@ -376,6 +403,7 @@ fn parse_script(text: &str) -> Result<Vec<Cmd>, ScriptError> {
         line: i + 1,
         message: m,
     };
+    let mut budget = MAX_VALUES;
     let pat_load = Regex::new(r"^load(?:_(with_nhcb))?\s+(.+?)$").expect("regex");
     let pat_instant =
         Regex::new(r"^eval(?:_(fail|warn|ordered|info))?\s+instant\s+(?:at\s+(.+?))?\s+(.+)$")
@@ -428,7 +456,7 @@ fn parse_script(text: &str) -> Result<Vec<Cmd>, ScriptError> {
                     i += 1;
                     continue;
                 }
-                series.push(parse_series(line).map_err(|m| err(i, m))?);
+                series.push(parse_series_within(line, &mut budget).map_err(|m| err(i, m))?);
                 i += 1;
             }
             cmds.push(Cmd::Load {
@@ -549,7 +577,8 @@ fn parse_script(text: &str) -> Result<Vec<Cmd>, ScriptError> {
                     i += 1;
                     break;
                 }
-                let (labels, vals) = parse_series(def).map_err(|m| err(i, m))?;
+                let (labels, vals) =
+                    parse_series_within(def, &mut budget).map_err(|m| err(i, m))?;
                 if vals.contains(&SeqValue::Histogram) {
                     c.has_histogram = true;
                 }
