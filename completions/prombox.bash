@@ -265,7 +265,7 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__compact)
-            opts="-q -h -V --data --retention --retention-size --quiet --help --version"
+            opts="-q -v -h -V --data --retention --retention-size --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -291,7 +291,7 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__delete)
-            opts="-h -V --data --match --start --end --help --version"
+            opts="-v -h -V --data --match --verbose --start --end --since --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -310,6 +310,10 @@ _prombox() {
                     return 0
                     ;;
                 --end)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -321,7 +325,7 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__export)
-            opts="-h -V --data --match --start --end --format --help --version"
+            opts="-h -V --data --match --start --end --since --format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -340,6 +344,10 @@ _prombox() {
                     return 0
                     ;;
                 --end)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -615,7 +623,7 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__labels)
-            opts="-h -V --match --data --start --end --format --help --version"
+            opts="-h -V --match --data --start --end --since --format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -637,6 +645,10 @@ _prombox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
@@ -649,7 +661,7 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__query)
-            opts="-h -V --data --time --start --end --step --format --lookback-delta --max-samples --timeout --explain --help --version"
+            opts="-h -V --data --time --start --since --end --step --format --lookback-delta --max-samples --timeout --explain --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -664,6 +676,10 @@ _prombox() {
                     return 0
                     ;;
                 --start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -699,7 +715,7 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__scrape)
-            opts="-h -V --config --data --output --every --job --concurrency --help --version"
+            opts="-v -h -V --config --data --output --every --job --verbose --concurrency --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -733,7 +749,7 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__series)
-            opts="-h -V --match --data --start --end --format --help --version"
+            opts="-h -V --match --data --start --end --since --format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -755,6 +771,10 @@ _prombox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
@@ -767,7 +787,7 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__store)
-            opts="-h -V --data --label --skip-invalid --format --help --version"
+            opts="-v -h -V --data --label --skip-invalid --format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

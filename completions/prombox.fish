@@ -63,12 +63,14 @@ complete -c prombox -n "__fish_prombox_using_subcommand store" -l format -d 'Inp
 text\t'Prometheus text format 0.0.4'
 openmetrics\t'OpenMetrics 1.0 text'"
 complete -c prombox -n "__fish_prombox_using_subcommand store" -l skip-invalid -d 'Store the valid samples, report invalid lines and go on'
+complete -c prombox -n "__fish_prombox_using_subcommand store" -s v -l verbose -d 'Print what was stored even when stderr is not a terminal'
 complete -c prombox -n "__fish_prombox_using_subcommand store" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c prombox -n "__fish_prombox_using_subcommand store" -s V -l version -d 'Print version'
 complete -c prombox -n "__fish_prombox_using_subcommand compact" -l data -d 'The data dir' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand compact" -l retention -d 'Delete blocks entirely older than this before the newest sample (PromQL duration)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand compact" -l retention-size -d 'Delete the oldest blocks until the data dir fits (e.g. 10GiB; KB, MB… are 1024-based)' -r
-complete -c prombox -n "__fish_prombox_using_subcommand compact" -s q -l quiet -d 'Print nothing'
+complete -c prombox -n "__fish_prombox_using_subcommand compact" -s q -l quiet -d 'Print nothing, even on a terminal'
+complete -c prombox -n "__fish_prombox_using_subcommand compact" -s v -l verbose -d 'Print what was done even when stderr is not a terminal (under cron a successful run prints nothing)'
 complete -c prombox -n "__fish_prombox_using_subcommand compact" -s h -l help -d 'Print help'
 complete -c prombox -n "__fish_prombox_using_subcommand compact" -s V -l version -d 'Print version'
 complete -c prombox -n "__fish_prombox_using_subcommand inspect" -l data -d 'The data dir' -r -F
@@ -78,8 +80,9 @@ complete -c prombox -n "__fish_prombox_using_subcommand inspect" -s h -l help -d
 complete -c prombox -n "__fish_prombox_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c prombox -n "__fish_prombox_using_subcommand export" -l data -d 'The data dir' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand export" -l match -d 'Series selector (repeatable: series matching any; default: all series)' -r
-complete -c prombox -n "__fish_prombox_using_subcommand export" -l start -d 'From this time (RFC 3339 or Unix seconds)' -r
-complete -c prombox -n "__fish_prombox_using_subcommand export" -l end -d 'Up to this time, inclusive' -r
+complete -c prombox -n "__fish_prombox_using_subcommand export" -l start -d 'From this time: RFC 3339, Unix seconds, now, now-1h, or -1h (before now)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand export" -l end -d 'Up to this time, inclusive (the same forms)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand export" -l since -d 'From this long ago: `--since 1h` is `--start -1h`' -r
 complete -c prombox -n "__fish_prombox_using_subcommand export" -l format -d 'Output format' -r -f -a "openmetrics\t'OpenMetrics text, ending with # EOF'
 jsonl\t'One JSON object per series and line'
 csv\t'series,timestamp,value'"
@@ -87,14 +90,17 @@ complete -c prombox -n "__fish_prombox_using_subcommand export" -s h -l help -d 
 complete -c prombox -n "__fish_prombox_using_subcommand export" -s V -l version -d 'Print version'
 complete -c prombox -n "__fish_prombox_using_subcommand delete" -l data -d 'The data dir' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand delete" -l match -d 'Series selector (repeatable: a series matching any is deleted)' -r
-complete -c prombox -n "__fish_prombox_using_subcommand delete" -l start -d 'Delete from this time (RFC 3339 or Unix seconds; default: the beginning)' -r
-complete -c prombox -n "__fish_prombox_using_subcommand delete" -l end -d 'Delete up to this time, inclusive (default: the end)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand delete" -l start -d 'From this time: RFC 3339, Unix seconds, now, now-1h, or -1h (before now)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand delete" -l end -d 'Up to this time, inclusive (the same forms)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand delete" -l since -d 'From this long ago: `--since 1h` is `--start -1h`' -r
+complete -c prombox -n "__fish_prombox_using_subcommand delete" -s v -l verbose -d 'Say what was recorded even when stderr is not a terminal'
 complete -c prombox -n "__fish_prombox_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c prombox -n "__fish_prombox_using_subcommand delete" -s V -l version -d 'Print version'
 complete -c prombox -n "__fish_prombox_using_subcommand query" -l data -d 'The data dir' -r -F
-complete -c prombox -n "__fish_prombox_using_subcommand query" -l time -d 'Evaluation time of an instant query (RFC 3339 or Unix seconds; default: now)' -r
-complete -c prombox -n "__fish_prombox_using_subcommand query" -l start -d 'Start of a range query' -r
-complete -c prombox -n "__fish_prombox_using_subcommand query" -l end -d 'End of a range query' -r
+complete -c prombox -n "__fish_prombox_using_subcommand query" -l time -d 'Evaluation time of an instant query: RFC 3339, Unix seconds, now, now-1h, or -30m (before now) [default: now]' -r
+complete -c prombox -n "__fish_prombox_using_subcommand query" -l start -d 'Start of a range query (the same forms as --time)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand query" -l since -d 'A range query over the last DURATION: `--since 1h` is `--start -1h`' -r
+complete -c prombox -n "__fish_prombox_using_subcommand query" -l end -d 'End of a range query [default: now]' -r
 complete -c prombox -n "__fish_prombox_using_subcommand query" -l step -d 'Step of a range query (default: the range / 250, at least 1s)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand query" -l format -d 'Output format' -r -f -a "table\t'Aligned columns for reading'
 json\t'The Prometheus HTTP API response'
@@ -110,18 +116,20 @@ complete -c prombox -n "__fish_prombox_using_subcommand query" -s h -l help -d '
 complete -c prombox -n "__fish_prombox_using_subcommand query" -s V -l version -d 'Print version'
 complete -c prombox -n "__fish_prombox_using_subcommand series" -l match -d 'Series selector (repeatable: series matching any)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand series" -l data -d 'The data dir' -r -F
-complete -c prombox -n "__fish_prombox_using_subcommand series" -l start -d 'Only series with samples from this time (RFC 3339 or Unix seconds)' -r
-complete -c prombox -n "__fish_prombox_using_subcommand series" -l end -d 'Only series with samples up to this time' -r
+complete -c prombox -n "__fish_prombox_using_subcommand series" -l start -d 'From this time: RFC 3339, Unix seconds, now, now-1h, or -1h (before now)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand series" -l end -d 'Up to this time, inclusive (the same forms)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand series" -l since -d 'From this long ago: `--since 1h` is `--start -1h`' -r
 complete -c prombox -n "__fish_prombox_using_subcommand series" -l format -d 'Output format' -r -f -a "text\t'One per line'
 json\t'The Prometheus HTTP API response'"
 complete -c prombox -n "__fish_prombox_using_subcommand series" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c prombox -n "__fish_prombox_using_subcommand series" -s V -l version -d 'Print version'
 complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l config -d 'A Prometheus configuration file (its global and scrape_configs sections); without it, the built-in host collector is scraped as job "node"' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l data -d 'The data dir (created if missing)' -r -F
-complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l output -d 'Write OpenMetrics with timestamps to FILE (`-`: standard output) instead of the data dir' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l output -d 'Write OpenMetrics with timestamps to FILE (`-`: standard output) instead of the data dir (--data and PROMBOX_DATA are then not used)' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l job -d 'Only these jobs (repeatable)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l concurrency -d 'The most targets scraped at once' -r
 complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l every -d 'Keep scraping, each job on its scrape_interval, until SIGTERM or Ctrl-C (the round in flight completes)'
+complete -c prombox -n "__fish_prombox_using_subcommand scrape" -s v -l verbose -d 'Print each round\'s summary even when stderr is not a terminal (failing targets are always reported)'
 complete -c prombox -n "__fish_prombox_using_subcommand scrape" -s h -l help -d 'Print help'
 complete -c prombox -n "__fish_prombox_using_subcommand scrape" -s V -l version -d 'Print version'
 complete -c prombox -n "__fish_prombox_using_subcommand collect" -s h -l help -d 'Print help'
@@ -134,8 +142,9 @@ complete -c prombox -n "__fish_prombox_using_subcommand targets" -s h -l help -d
 complete -c prombox -n "__fish_prombox_using_subcommand targets" -s V -l version -d 'Print version'
 complete -c prombox -n "__fish_prombox_using_subcommand labels" -l match -d 'Only series matching this selector (repeatable: any)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand labels" -l data -d 'The data dir' -r -F
-complete -c prombox -n "__fish_prombox_using_subcommand labels" -l start -d 'Only series with samples from this time (RFC 3339 or Unix seconds)' -r
-complete -c prombox -n "__fish_prombox_using_subcommand labels" -l end -d 'Only series with samples up to this time' -r
+complete -c prombox -n "__fish_prombox_using_subcommand labels" -l start -d 'From this time: RFC 3339, Unix seconds, now, now-1h, or -1h (before now)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand labels" -l end -d 'Up to this time, inclusive (the same forms)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand labels" -l since -d 'From this long ago: `--since 1h` is `--start -1h`' -r
 complete -c prombox -n "__fish_prombox_using_subcommand labels" -l format -d 'Output format' -r -f -a "text\t'One per line'
 json\t'The Prometheus HTTP API response'"
 complete -c prombox -n "__fish_prombox_using_subcommand labels" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -164,7 +164,7 @@ fn store_compact_export_round_trip() {
     }
     // Idempotent: a second compact changes nothing.
     let before = fs::read_dir(w.dir.join("d/blocks")).unwrap().count();
-    let out = w.run(&["compact", "--data", "d"], b"");
+    let out = w.run(&["compact", "--data", "d", "--verbose"], b"");
     assert!(String::from_utf8_lossy(&out.stderr).contains("0 blocks written"));
     assert_eq!(
         fs::read_dir(w.dir.join("d/blocks")).unwrap().count(),
@@ -800,4 +800,109 @@ fn concurrent_writers_compactor_and_readers() {
         .status
         .success());
     assert_same(&exported(&w, "d"), &m, "after compact");
+}
+
+/// Cron-quiet: with no terminal, a successful `store`, `compact` or `delete` prints nothing
+/// unless `--verbose`; an error always does. `PROMBOX_DATA` is the default data dir, and times
+/// may be relative to now (issue 12).
+#[test]
+fn quiet_under_cron_data_from_env_relative_times() {
+    let w = Workdir::new("storage-cron");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let input = format!(
+        "old 1 {}\nrecent 2 {}\n",
+        (now - 7200) * 1000,
+        (now - 60) * 1000
+    );
+    let env = |args: &[&str], stdin: &[u8]| {
+        let mut c = w.cmd();
+        c.args(args).env("PROMBOX_DATA", w.dir.join("envdata"));
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let quiet = |out: &std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    };
+    quiet(&env(&["store", "--format", "text"], input.as_bytes()));
+    assert!(
+        w.dir.join("envdata").is_dir(),
+        "PROMBOX_DATA was not the data dir"
+    );
+    quiet(&env(&["compact"], b""));
+    quiet(&env(&["delete", "--match", "nothing_here"], b""));
+    let out = env(&["compact", "--verbose"], b"");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("compact: "));
+    let out = env(&["store", "--verbose"], b"x 1\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("store: 1 samples of 1 series"));
+    // --data still wins over the environment.
+    let out = env(&["store", "--data", "flagdata"], b"y 1\n");
+    quiet(&out);
+    assert!(w.dir.join("flagdata").is_dir());
+    // An error prints, quiet or not.
+    let out = env(&["compact", "--data", "missing"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("prombox: compact"));
+    // Relative times: the last hour holds `recent` only; -3h covers both.
+    let names = |args: &[&str]| {
+        let out = env(args, b"");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let recent = names(&[
+        "series",
+        "--match",
+        "{__name__=~\"old|recent\"}",
+        "--since",
+        "1h",
+    ]);
+    assert_eq!(recent, "recent\n");
+    let both = names(&[
+        "series",
+        "--match",
+        "{__name__=~\"old|recent\"}",
+        "--start",
+        "-3h",
+        "--end",
+        "now",
+    ]);
+    assert_eq!(both, "old\nrecent\n");
+    let both = names(&[
+        "series",
+        "--match",
+        "{__name__=~\"old|recent\"}",
+        "--start",
+        "now-3h",
+    ]);
+    assert_eq!(both, "old\nrecent\n");
+    let q = names(&["query", "--time", "-30s", "--format", "csv", "recent"]);
+    assert!(q.ends_with(",2\n"), "{q}");
+    let q = names(&[
+        "query", "--since", "10m", "--step", "1m", "--format", "csv", "recent",
+    ]);
+    assert!(
+        q.lines().count() >= 2 && q.lines().skip(1).all(|l| l.starts_with("recent,")),
+        "{q}"
+    );
+    let out = env(&["export", "--match", "old", "--since", "1h"], b"");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "# EOF\n");
+    let out = env(&["query", "--time", "yesterday", "up"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("now-1h or -1h"));
 }

@@ -12,7 +12,8 @@ use crate::storage::{compact, CompactOptions};
 const EXAMPLES: &str = "\
 Safe to run from cron next to store, scrape and query: readers never see a
 half-written block and no sample is lost or duplicated if compact is killed.
-Running it again with nothing new does nothing.
+Running it again with nothing new does nothing. What it did is printed on a terminal
+(or with --verbose); from cron a successful run prints nothing.
 
 Examples:
   prombox compact --data data
@@ -22,7 +23,13 @@ Examples:
 #[command(after_help = EXAMPLES)]
 pub struct Args {
     /// The data dir.
-    #[arg(long, value_name = "DIR", default_value = "data")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "PROMBOX_DATA",
+        hide_env_values = true,
+        default_value = "data"
+    )]
     data: PathBuf,
     /// Delete blocks entirely older than this before the newest sample (PromQL duration).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
@@ -30,9 +37,13 @@ pub struct Args {
     /// Delete the oldest blocks until the data dir fits (e.g. 10GiB; KB, MB… are 1024-based).
     #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
     retention_size: Option<u64>,
-    /// Print nothing.
-    #[arg(long, short)]
+    /// Print nothing, even on a terminal.
+    #[arg(long, short, conflicts_with = "verbose")]
     quiet: bool,
+    /// Print what was done even when stderr is not a terminal (under cron a successful run
+    /// prints nothing).
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
@@ -41,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
         retention_size: args.retention_size,
     };
     let r = compact(&args.data, &opts).context("compact")?;
-    if args.quiet {
+    if args.quiet || !super::chatty(args.verbose) {
         return Ok(Status::Ok);
     }
     let mut out = io::stderr().lock();

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::{parse_selector_arg, parse_time_arg, Status};
+use super::{parse_selector_arg, Status, Window};
 use crate::model::Matcher;
 
 const EXAMPLES: &str = "\
@@ -19,26 +19,33 @@ Examples:
 #[command(after_help = EXAMPLES)]
 pub struct Args {
     /// The data dir.
-    #[arg(long, value_name = "DIR", default_value = "data")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "PROMBOX_DATA",
+        hide_env_values = true,
+        default_value = "data"
+    )]
     data: PathBuf,
     /// Series selector (repeatable: a series matching any is deleted).
     #[arg(long = "match", value_name = "SELECTOR", required = true, value_parser = parse_selector_arg)]
     matches: Vec<Vec<Matcher>>,
-    /// Delete from this time (RFC 3339 or Unix seconds; default: the beginning).
-    #[arg(long, value_name = "TIME", value_parser = parse_time_arg)]
-    start: Option<i64>,
-    /// Delete up to this time, inclusive (default: the end).
-    #[arg(long, value_name = "TIME", value_parser = parse_time_arg)]
-    end: Option<i64>,
+    /// Say what was recorded even when stderr is not a terminal.
+    #[arg(long, short)]
+    verbose: bool,
+    /// The samples to delete (default: all of the series' samples).
+    #[command(flatten)]
+    window: Window,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
-    crate::storage::delete(
-        &args.data,
-        args.matches,
-        args.start.unwrap_or(i64::MIN),
-        args.end.unwrap_or(i64::MAX),
-    )
-    .context("delete")?;
+    let (start, end) = args.window.resolve(crate::model::time::now_ms());
+    let n = args.matches.len();
+    let seq = crate::storage::delete(&args.data, args.matches, start, end).context("delete")?;
+    if super::chatty(args.verbose) {
+        eprintln!(
+            "delete: tombstone {seq} recorded for {n} selector(s); compact removes the samples"
+        );
+    }
     Ok(Status::Ok)
 }

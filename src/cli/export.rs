@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::{parse_selector_arg, parse_time_arg, Status};
+use super::{parse_selector_arg, Status, Window};
 use crate::expfmt::number::{write_om_timestamp, write_value};
 use crate::expfmt::{Format, Writer};
 use crate::model::{is_stale_nan, Matcher, Sample, METRIC_NAME};
@@ -23,6 +23,7 @@ CSV: series,timestamp,value (timestamp in Unix seconds).
 Examples:
   prombox export --data data --match up > up.om
   prombox export --data data --match '{job=\"node\"}' --start 2024-05-01T00:00:00Z --format csv
+  prombox export --match node_load1 --since 1h --format jsonl     # $PROMBOX_DATA or ./data
   prombox export --data old | prombox store --data new";
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,17 +40,19 @@ enum OutFormat {
 #[command(after_help = EXAMPLES)]
 pub struct Args {
     /// The data dir.
-    #[arg(long, value_name = "DIR", default_value = "data")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "PROMBOX_DATA",
+        hide_env_values = true,
+        default_value = "data"
+    )]
     data: PathBuf,
     /// Series selector (repeatable: series matching any; default: all series).
     #[arg(long = "match", value_name = "SELECTOR", value_parser = parse_selector_arg)]
     matches: Vec<Vec<Matcher>>,
-    /// From this time (RFC 3339 or Unix seconds).
-    #[arg(long, value_name = "TIME", value_parser = parse_time_arg)]
-    start: Option<i64>,
-    /// Up to this time, inclusive.
-    #[arg(long, value_name = "TIME", value_parser = parse_time_arg)]
-    end: Option<i64>,
+    #[command(flatten)]
+    window: Window,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutFormat::Openmetrics)]
     format: OutFormat,
@@ -57,7 +60,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
     let db = Db::open(&args.data).context("export")?;
-    let (mint, maxt) = (args.start.unwrap_or(i64::MIN), args.end.unwrap_or(i64::MAX));
+    let (mint, maxt) = args.window.resolve(crate::model::time::now_ms());
     let mut series: Vec<Series> = Vec::new();
     if args.matches.is_empty() {
         series = db.select(&[], mint, maxt).context("export")?;

@@ -24,7 +24,13 @@ Examples:
 #[command(after_help = EXAMPLES)]
 pub struct Args {
     /// The data dir.
-    #[arg(long, value_name = "DIR", default_value = "data")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "PROMBOX_DATA",
+        hide_env_values = true,
+        default_value = "data"
+    )]
     data: PathBuf,
     /// Check every checksum and decode every chunk; exit 1 on any corruption.
     #[arg(long)]

@@ -33,7 +33,8 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<Status> {
     let sc = &args.scope;
     let db = Db::open(&sc.data).context("labels")?;
-    let set = matching(&db, &args.matches, sc.start, sc.end).context("labels")?;
+    let window = sc.window.resolve(crate::model::time::now_ms());
+    let set = matching(&db, &args.matches, window).context("labels")?;
     let mut values = BTreeSet::new();
     for l in &set {
         for lb in l {

@@ -21,10 +21,12 @@ mod store;
 mod targets;
 mod test;
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::model::time::TimeSpec;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -160,8 +162,40 @@ pub(crate) fn parse_label(s: &str) -> Result<(String, String), String> {
     Ok((k.to_string(), v.to_string()))
 }
 
-pub(crate) fn parse_time_arg(s: &str) -> Result<i64, String> {
-    crate::model::time::parse_timestamp(s).map_err(|e| e.to_string())
+pub(crate) fn parse_time_arg(s: &str) -> Result<TimeSpec, String> {
+    TimeSpec::parse(s).map_err(|e| e.to_string())
+}
+
+/// `--start`, `--end` and `--since`: a time window, absolute or relative to now.
+#[derive(clap::Args, Clone, Debug)]
+pub(crate) struct Window {
+    /// From this time: RFC 3339, Unix seconds, now, now-1h, or -1h (before now).
+    #[arg(long, value_name = "TIME", value_parser = parse_time_arg, allow_hyphen_values = true, conflicts_with = "since")]
+    start: Option<TimeSpec>,
+    /// Up to this time, inclusive (the same forms).
+    #[arg(long, value_name = "TIME", value_parser = parse_time_arg, allow_hyphen_values = true)]
+    end: Option<TimeSpec>,
+    /// From this long ago: `--since 1h` is `--start -1h`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    since: Option<i64>,
+}
+
+impl Window {
+    /// The window in milliseconds, relative times taken from `now`; an open end is unbounded.
+    pub(crate) fn resolve(&self, now: i64) -> (i64, i64) {
+        let start = match (self.start, self.since) {
+            (Some(t), _) => t.resolve(now),
+            (None, Some(d)) => now.saturating_sub(d),
+            (None, None) => i64::MIN,
+        };
+        (start, self.end.map_or(i64::MAX, |t| t.resolve(now)))
+    }
+}
+
+/// Whether status chatter (summaries, progress) goes to stderr: on a terminal, or when asked
+/// with `--verbose`. Under cron a successful run prints nothing; errors always print.
+pub(crate) fn chatty(verbose: bool) -> bool {
+    verbose || io::stderr().is_terminal()
 }
 
 pub(crate) fn parse_duration_arg(s: &str) -> Result<i64, String> {

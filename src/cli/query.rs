@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 
 use super::{parse_duration_arg, parse_time_arg, Status};
+use crate::model::time::TimeSpec;
 use crate::output::{ChartOptions, Format};
 use crate::promql::{self, Options, Range};
 use crate::storage::Db;
@@ -25,6 +26,8 @@ Examples:
   prombox query --data data --time 2024-05-01T12:00:00Z 'sum by (job) (rate(http_requests_total[5m]))'
   prombox query --data data --start 2024-05-01T00:00:00Z --end 2024-05-02T00:00:00Z --step 5m \\
       --format chart 'rate(node_cpu_seconds_total{mode=\"idle\"}[5m])'
+  prombox query --since 1h --step 1m 'rate(node_network_receive_bytes_total[5m])'
+  prombox query --time -30m up                   # --data from $PROMBOX_DATA, else ./data
   prombox query --data data --format csv 'node_load1' | xsv table
   prombox query --explain 'sum(rate(x[5m]))by(job)'";
 
@@ -51,19 +54,29 @@ pub struct Args {
     #[arg(value_name = "EXPR")]
     expr: String,
     /// The data dir.
-    #[arg(long, value_name = "DIR", default_value = "data")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "PROMBOX_DATA",
+        hide_env_values = true,
+        default_value = "data"
+    )]
     data: PathBuf,
-    /// Evaluation time of an instant query (RFC 3339 or Unix seconds; default: now).
-    #[arg(long, value_name = "TIME", value_parser = parse_time_arg, conflicts_with_all = ["start", "end"])]
-    time: Option<i64>,
-    /// Start of a range query.
-    #[arg(long, value_name = "TIME", value_parser = parse_time_arg, requires = "end")]
-    start: Option<i64>,
-    /// End of a range query.
-    #[arg(long, value_name = "TIME", value_parser = parse_time_arg, requires = "start")]
-    end: Option<i64>,
+    /// Evaluation time of an instant query: RFC 3339, Unix seconds, now, now-1h, or -30m
+    /// (before now) [default: now].
+    #[arg(long, value_name = "TIME", value_parser = parse_time_arg, allow_hyphen_values = true, conflicts_with = "range")]
+    time: Option<TimeSpec>,
+    /// Start of a range query (the same forms as --time).
+    #[arg(long, value_name = "TIME", value_parser = parse_time_arg, allow_hyphen_values = true, group = "range")]
+    start: Option<TimeSpec>,
+    /// A range query over the last DURATION: `--since 1h` is `--start -1h`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg, group = "range")]
+    since: Option<i64>,
+    /// End of a range query [default: now].
+    #[arg(long, value_name = "TIME", value_parser = parse_time_arg, allow_hyphen_values = true, requires = "range")]
+    end: Option<TimeSpec>,
     /// Step of a range query (default: the range / 250, at least 1s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg, requires = "start")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg, requires = "range")]
     step: Option<i64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutFormat::Table)]
@@ -88,8 +101,15 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
         println!("{expr}");
         return Ok(Status::Ok);
     }
-    let range = match (args.start, args.end) {
-        (Some(start), Some(end)) => {
+    let now = crate::model::time::now_ms();
+    let start = match (args.start, args.since) {
+        (Some(t), _) => Some(t.resolve(now)),
+        (None, Some(d)) => Some(now.saturating_sub(d)),
+        (None, None) => None,
+    };
+    let range = match start {
+        Some(start) => {
+            let end = args.end.map_or(now, |t| t.resolve(now));
             if end < start {
                 bail!("query: --end is before --start");
             }
@@ -101,8 +121,8 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
             }
             Range { start, end, step }
         }
-        _ => {
-            let t = args.time.unwrap_or_else(crate::model::time::now_ms);
+        None => {
+            let t = args.time.map_or(now, |t| t.resolve(now));
             Range {
                 start: t,
                 end: t,

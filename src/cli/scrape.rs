@@ -40,11 +40,17 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// The data dir (created if missing).
-    #[arg(long, value_name = "DIR", default_value = "data")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "PROMBOX_DATA",
+        hide_env_values = true,
+        default_value = "data"
+    )]
     data: PathBuf,
     /// Write OpenMetrics with timestamps to FILE (`-`: standard output) instead of the
-    /// data dir.
-    #[arg(long, value_name = "FILE", conflicts_with = "data")]
+    /// data dir (--data and PROMBOX_DATA are then not used).
+    #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Keep scraping, each job on its scrape_interval, until SIGTERM or Ctrl-C (the round
     /// in flight completes).
@@ -53,6 +59,10 @@ pub struct Args {
     /// Only these jobs (repeatable).
     #[arg(long, value_name = "NAME")]
     job: Vec<String>,
+    /// Print each round's summary even when stderr is not a terminal (failing targets are
+    /// always reported).
+    #[arg(long, short)]
+    verbose: bool,
     /// The most targets scraped at once.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
     concurrency: u32,
@@ -204,7 +214,7 @@ fn one_round(
     let report = round::run(cfg, sink, opts, &mut on_event)
         .with_context(|| format!("scrape: {}", args.data.display()))?;
     bar.finish_and_clear();
-    if tty {
+    if tty || args.verbose {
         eprintln!(
             "scraped {} targets ({} up), {} samples ({} stale markers){}",
             report.targets,

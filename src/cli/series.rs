@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::{parse_selector_arg, parse_time_arg, Status};
+use super::{parse_selector_arg, Status, Window};
+use crate::model::time::now_ms;
 use crate::model::{Labels, Matcher};
 use crate::storage::Db;
 
@@ -30,14 +31,17 @@ pub(crate) enum ListFormat {
 #[derive(clap::Args, Debug)]
 pub(crate) struct Scope {
     /// The data dir.
-    #[arg(long, value_name = "DIR", default_value = "data")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "PROMBOX_DATA",
+        hide_env_values = true,
+        default_value = "data"
+    )]
     pub data: PathBuf,
-    /// Only series with samples from this time (RFC 3339 or Unix seconds).
-    #[arg(long, value_name = "TIME", value_parser = parse_time_arg)]
-    pub start: Option<i64>,
-    /// Only series with samples up to this time.
-    #[arg(long, value_name = "TIME", value_parser = parse_time_arg)]
-    pub end: Option<i64>,
+    /// Only series with samples in this window.
+    #[command(flatten)]
+    pub window: Window,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     pub format: ListFormat,
@@ -57,10 +61,8 @@ pub struct Args {
 pub(crate) fn matching(
     db: &Db,
     matches: &[Vec<Matcher>],
-    start: Option<i64>,
-    end: Option<i64>,
+    (mint, maxt): (i64, i64),
 ) -> anyhow::Result<BTreeSet<Labels>> {
-    let (mint, maxt) = (start.unwrap_or(i64::MIN), end.unwrap_or(i64::MAX));
     let mut out = BTreeSet::new();
     let all: Vec<Vec<Matcher>> = if matches.is_empty() {
         vec![Vec::new()]
@@ -80,7 +82,7 @@ pub(crate) fn matching(
 pub fn run(args: Args) -> anyhow::Result<Status> {
     let sc = &args.scope;
     let db = Db::open(&sc.data).context("series")?;
-    let set = matching(&db, &args.matches, sc.start, sc.end).context("series")?;
+    let set = matching(&db, &args.matches, sc.window.resolve(now_ms())).context("series")?;
     let mut out = BufWriter::new(io::stdout().lock());
     match sc.format {
         ListFormat::Text => {

@@ -27,7 +27,13 @@ Examples:
 #[command(after_help = EXAMPLES)]
 pub struct Args {
     /// The data dir (created if missing).
-    #[arg(long, value_name = "DIR", default_value = "data")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "PROMBOX_DATA",
+        hide_env_values = true,
+        default_value = "data"
+    )]
     data: PathBuf,
     /// Set a label on every series, replacing one of the same name (repeatable).
     #[arg(long = "label", value_name = "K=V", value_parser = parse_label)]
@@ -38,6 +44,9 @@ pub struct Args {
     /// Input format.
     #[arg(long, value_enum, default_value_t = super::check::FormatArg::Auto)]
     format: super::check::FormatArg,
+    /// Print what was stored even when stderr is not a terminal.
+    #[arg(long, short)]
+    verbose: bool,
     /// Files to read; `-` or none reads standard input (streamed).
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -103,6 +112,15 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
             err,
             "… and {} more invalid lines",
             report.skipped_total - report.skipped.len() as u64
+        )?;
+    }
+    if super::chatty(args.verbose) {
+        writeln!(
+            err,
+            "store: {} samples of {} series into {}",
+            report.samples,
+            report.series,
+            args.data.display()
         )?;
     }
     Ok(Status::Ok)

@@ -1,5 +1,6 @@
 //! Times and durations as users write them: PromQL durations (`1h30m`, `15d`), timestamps as
-//! RFC 3339 or Unix seconds (what the Prometheus HTTP API accepts), and byte sizes (`10GiB`).
+//! RFC 3339 or Unix seconds (what the Prometheus HTTP API accepts) or relative to now
+//! (`now`, `now-1h`, `-30m`), and byte sizes (`10GiB`).
 //!
 //! Everything internal is milliseconds since the Unix epoch (`i64`).
 
@@ -118,6 +119,60 @@ pub fn parse_timestamp(s: &str) -> Result<i64, TimeError> {
         s,
         "expected RFC 3339 (2024-05-01T12:00:00Z) or Unix seconds",
     ))
+}
+
+/// A time as written on a command line: absolute, or an offset from the time of the run, so
+/// that every relative time of one command is resolved against the same `now`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeSpec {
+    /// Milliseconds since the epoch.
+    At(i64),
+    /// Milliseconds after now (negative: before).
+    FromNow(i64),
+}
+
+impl TimeSpec {
+    /// Parses `now`, `now-1h`, `now+5m`, `-30m` (a duration before now), RFC 3339 or Unix
+    /// seconds. A plain negative number is Unix seconds, as in the HTTP API; only a duration
+    /// with a unit after `-` is relative.
+    pub fn parse(s: &str) -> Result<TimeSpec, TimeError> {
+        let relative = |sign: i64, d: &str| -> Result<TimeSpec, TimeError> {
+            let ms = parse_duration(d).map_err(|e| TimeError {
+                input: s.into(),
+                reason: e.reason,
+            })?;
+            Ok(TimeSpec::FromNow(sign * ms))
+        };
+        if let Some(rest) = s.strip_prefix("now") {
+            return match rest.as_bytes().first() {
+                None => Ok(TimeSpec::FromNow(0)),
+                Some(b'-') => relative(-1, &rest[1..]),
+                Some(b'+') => relative(1, &rest[1..]),
+                Some(_) => Err(err(s, "expected now, now-DURATION or now+DURATION")),
+            };
+        }
+        if let Some(d) = s.strip_prefix('-') {
+            if d.bytes().any(|b| b.is_ascii_alphabetic()) {
+                return relative(-1, d);
+            }
+        }
+        parse_timestamp(s)
+            .map_err(|_| {
+                err(
+                    s,
+                    "expected RFC 3339 (2024-05-01T12:00:00Z), Unix seconds, now, now-1h or -1h",
+                )
+            })
+            .map(TimeSpec::At)
+    }
+
+    /// Milliseconds since the epoch, with relative times taken from `now`.
+    pub fn resolve(self, now: i64) -> i64 {
+        match self {
+            TimeSpec::At(t) => t,
+            TimeSpec::FromNow(d) => now.saturating_add(d),
+        }
+    }
 }
 
 fn parse_rfc3339(s: &str) -> Option<i64> {
@@ -317,6 +372,28 @@ mod tests {
             assert_eq!(parse_timestamp(&format_rfc3339(ms)).unwrap(), ms, "{ms}");
         }
         assert_eq!(format_rfc3339(1_714_564_800_000), "2024-05-01T12:00:00Z");
+    }
+
+    #[test]
+    fn relative_times() {
+        let now = 1_714_564_800_000;
+        let t = |s: &str| TimeSpec::parse(s).unwrap().resolve(now);
+        assert_eq!(t("now"), now);
+        assert_eq!(t("now-1h"), now - 3_600_000);
+        assert_eq!(t("now+5m"), now + 300_000);
+        assert_eq!(t("-30m"), now - 1_800_000);
+        assert_eq!(t("-1h30m"), now - 5_400_000);
+        assert_eq!(t("2024-05-01T12:00:00Z"), 1_714_564_800_000);
+        assert_eq!(t("1714564800"), 1_714_564_800_000);
+        // A plain negative number stays Unix seconds.
+        assert_eq!(t("-60"), -60_000);
+        for bad in ["now-", "nowish", "now-1x", "-1x", "yesterday", ""] {
+            assert!(TimeSpec::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            TimeSpec::parse("now-1q").unwrap_err().to_string(),
+            "invalid \"now-1q\": unknown unit (use ms, s, m, h, d, w, y)"
+        );
     }
 
     #[test]
