@@ -34,12 +34,16 @@
 //! step backwards), `node_disk_info` and the other udev-derived disk families,
 //! `node_network_receive_nohandler_total` (netlink only, not in /proc/net/dev), and CPU
 //! throttle/isolation families. A statfs(2) that hangs is abandoned after five seconds and its
-//! mount reported in `node_filesystem_device_error`.
+//! mount reported in `node_filesystem_device_error`; each mount point has one long-lived
+//! statfs worker thread, so a hung mount holds one thread (and is skipped while it stays hung,
+//! as node_exporter skips stuck mounts) however many rounds `scrape --every` runs.
 
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Where to read from: normally /proc and /sys; tests point them at a fixture tree.
@@ -62,7 +66,8 @@ impl Default for Paths {
 /// A collector whose files are missing or unreadable is skipped (its families absent) and reported in
 /// node_scrape_collector_success{collector="..."} 0, like node_exporter; never panics on odd file contents.
 pub fn collect(paths: &Paths, out: &mut String) {
-    collect_with(paths, &statfs_with_timeout, out);
+    static WORKERS: StatfsWorkers = StatfsWorkers::new(statfs, STATFS_TIMEOUT);
+    WORKERS.round(|stat| collect_with(paths, stat, out));
 }
 
 /// How long a statfs(2) may take before its mount point is reported as a device error
@@ -846,18 +851,115 @@ fn filesystem(ctx: &Ctx, fams: &mut Families) -> Result<(), String> {
     Ok(())
 }
 
-/// statfs(2) on `mount_point`, run on a helper thread so a hung mount (a dead NFS server) costs
-/// at most [`STATFS_TIMEOUT`] and is reported as a device error; the helper is then left behind.
-fn statfs_with_timeout(mount_point: &str) -> Option<FsStat> {
-    let path = CString::new(mount_point).ok()?;
-    let (send, receive) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("statfs".to_string())
-        .spawn(move || {
-            let _ = send.send(statfs(&path));
+/// A reply channel for one statfs(2) request.
+type Reply = mpsc::Sender<Option<FsStat>>;
+
+/// The statfs(2) worker of one mount point.
+struct Worker {
+    requests: mpsc::Sender<Reply>,
+    /// A request is in flight (true from sending it until the call returns, so a call that
+    /// hangs past the timeout keeps it true).
+    busy: Arc<AtomicBool>,
+    /// The round that last asked for this mount.
+    round: u64,
+}
+
+/// statfs(2) on worker threads, one per mount point and reused across rounds, so a hung mount
+/// (a dead NFS server) costs at most the timeout once, is reported as a device error while it
+/// stays hung, and holds a single thread. Workers of mount points no longer mounted are
+/// retired after each round.
+struct StatfsWorkers {
+    call: fn(&CStr) -> Option<FsStat>,
+    timeout: Duration,
+    state: Mutex<Option<(u64, HashMap<String, Worker>)>>,
+    /// Threads started so far.
+    spawned: AtomicUsize,
+}
+
+impl StatfsWorkers {
+    const fn new(call: fn(&CStr) -> Option<FsStat>, timeout: Duration) -> StatfsWorkers {
+        StatfsWorkers {
+            call,
+            timeout,
+            state: Mutex::new(None),
+            spawned: AtomicUsize::new(0),
+        }
+    }
+
+    /// One collection: `f` gets the statfs function; afterwards the workers of mount points
+    /// it did not ask for are dropped (their threads end), unless still stuck in a call.
+    fn round<T>(&self, f: impl FnOnce(&dyn Fn(&str) -> Option<FsStat>) -> T) -> T {
+        let round = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let (n, _) = st.get_or_insert_with(|| (0, HashMap::new()));
+            *n += 1;
+            *n
+        };
+        let out = f(&|mount_point: &str| self.stat(mount_point, round));
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, workers)) = st.as_mut() {
+            // A worker still stuck in a call stays, so the mount is known to be stuck if it
+            // comes back, and no second thread hangs on it.
+            workers.retain(|_, w| w.round == round || w.busy.load(Ordering::SeqCst));
+        }
+        out
+    }
+
+    fn stat(&self, mount_point: &str, round: u64) -> Option<FsStat> {
+        let path = CString::new(mount_point).ok()?;
+        let (send, receive) = mpsc::channel();
+        {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let (_, workers) = st.get_or_insert_with(|| (0, HashMap::new()));
+            let worker = match workers.get_mut(mount_point) {
+                Some(w) => w,
+                None => {
+                    let w = self.spawn(path)?;
+                    workers.entry(mount_point.to_string()).or_insert(w)
+                }
+            };
+            worker.round = round;
+            if worker.busy.swap(true, Ordering::SeqCst) {
+                // Still stuck in an earlier call.
+                return None;
+            }
+            if worker.requests.send(send).is_err() {
+                workers.remove(mount_point);
+                return None;
+            }
+        }
+        receive.recv_timeout(self.timeout).ok().flatten()
+    }
+
+    fn spawn(&self, path: CString) -> Option<Worker> {
+        let (requests, incoming) = mpsc::channel::<Reply>();
+        let busy = Arc::new(AtomicBool::new(false));
+        let flag = busy.clone();
+        let call = self.call;
+        std::thread::Builder::new()
+            .name("statfs".to_string())
+            .spawn(move || {
+                for reply in incoming {
+                    let stat = call(&path);
+                    flag.store(false, Ordering::SeqCst);
+                    let _ = reply.send(stat);
+                }
+            })
+            .ok()?;
+        self.spawned.fetch_add(1, Ordering::Relaxed);
+        Some(Worker {
+            requests,
+            busy,
+            round: 0,
         })
-        .ok()?;
-    receive.recv_timeout(STATFS_TIMEOUT).ok().flatten()
+    }
+
+    /// Worker threads alive or stuck (for tests).
+    #[cfg(test)]
+    fn workers(&self) -> usize {
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.as_ref().map_or(0, |(_, w)| w.len())
+    }
 }
 
 /// statfs(2) rather than statvfs(3): node_exporter multiplies the block counts by `f_bsize`.
@@ -1022,9 +1124,62 @@ fn uname(_ctx: &Ctx, fams: &mut Families) -> Result<(), String> {
 mod tests {
     use super::*;
     use std::collections::HashSet;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/host");
+
+    /// A hung mount costs one thread and one timeout, however many rounds run (issue 12).
+    #[test]
+    fn hung_mount_holds_one_worker_across_rounds() {
+        static HANG: AtomicBool = AtomicBool::new(true);
+        static CALLS: AtomicUsize = AtomicUsize::new(0);
+        fn fake(path: &CStr) -> Option<FsStat> {
+            CALLS.fetch_add(1, Ordering::SeqCst);
+            if path.to_bytes() == b"/hung" {
+                while HANG.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            Some(FsStat {
+                bsize: 4096,
+                blocks: 1,
+                bfree: 1,
+                bavail: 1,
+                files: 1,
+                ffree: 1,
+            })
+        }
+        let pool = StatfsWorkers::new(fake, Duration::from_millis(200));
+        let started = Instant::now();
+        for round in 0..20 {
+            let got = pool.round(|stat| (stat("/ok"), stat("/hung"), stat("/gone")));
+            assert!(got.0.is_some() && got.1.is_none(), "round {round}");
+            // Mount points come and go; their workers go with them.
+            let _ = pool.round(|stat| stat("/ok"));
+            assert!(
+                pool.workers() <= 2,
+                "round {round}: {} workers",
+                pool.workers()
+            );
+        }
+        // Only the first round waited for the hung mount.
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        // One thread for the hung mount; /ok's and /gone's come and go with their mounts.
+        let spawned = pool.spawned.load(Ordering::Relaxed);
+        assert!(spawned <= 1 + 2 * 20, "{spawned} threads started");
+        assert_eq!(
+            CALLS.load(Ordering::SeqCst) - 20 * 3,
+            1,
+            "the hung mount was asked once"
+        );
+        HANG.store(false, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(50));
+        let got = pool.round(|stat| stat("/hung"));
+        assert!(got.is_some(), "the mount answers again once unstuck");
+    }
 
     fn fixture() -> Paths {
         Paths {
