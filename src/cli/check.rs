@@ -106,7 +106,11 @@ fn config(args: ConfigArgs) -> anyhow::Result<Status> {
     for f in &args.files {
         writeln!(out, "Checking {}", f.display())?;
         let checked = crate::scrape::config::load(f)
-            .and_then(|c| crate::scrape::discovery::check(&c).map(|w| (c, w)));
+            .map_err(|e| e.to_string())
+            .and_then(|c| match crate::scrape::discovery::check(&c) {
+                Ok(w) => Ok((c, w)),
+                Err(e) => Err(e.to_string()),
+            });
         match checked {
             Ok((c, warnings)) => {
                 for w in warnings {

@@ -144,7 +144,7 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
 fn reason(s: &target::State) -> String {
     match s {
         target::State::Dropped => "dropped by relabeling".into(),
-        target::State::Invalid(why) => why.clone(),
+        target::State::Invalid(why) => why.to_string(),
         target::State::Active(_) => String::new(),
     }
 }

@@ -263,11 +263,41 @@ const UNSUPPORTED_SD: [&str; 26] = [
     "vultr_sd_configs",
 ];
 
+/// Why a configuration file could not be used.
+#[derive(Debug)]
+pub enum LoadError {
+    Read {
+        path: PathBuf,
+        err: std::io::Error,
+    },
+    /// The text is not a valid config; the error has the line and column.
+    Invalid {
+        path: PathBuf,
+        err: Error,
+    },
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Read { path, err } => write!(f, "{}: {err}", path.display()),
+            LoadError::Invalid { path, err } => write!(f, "{}:{err}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
 /// Reads and decodes a configuration file. Errors carry the line and column.
-pub fn load(path: &Path) -> std::result::Result<Config, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    parse(&text, path.parent().unwrap_or(Path::new(".")))
-        .map_err(|e| format!("{}:{e}", path.display()))
+pub fn load(path: &Path) -> std::result::Result<Config, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|err| LoadError::Read {
+        path: path.to_path_buf(),
+        err,
+    })?;
+    parse(&text, path.parent().unwrap_or(Path::new("."))).map_err(|err| LoadError::Invalid {
+        path: path.to_path_buf(),
+        err,
+    })
 }
 
 /// The config `prombox scrape` runs without `--config`: one job, `node`, scraping the

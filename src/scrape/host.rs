@@ -94,7 +94,38 @@ struct Ctx<'a> {
     statfs: &'a dyn Fn(&str) -> Option<FsStat>,
 }
 
-type CollectorFn = fn(&Ctx, &mut Families) -> Result<(), String>;
+type CollectorFn = fn(&Ctx, &mut Families) -> Result<(), CollectError>;
+
+/// Why a collector gave nothing (it is then reported with
+/// `node_scrape_collector_success 0`, as node_exporter reports a failed collector).
+#[derive(Debug)]
+enum CollectError {
+    Read {
+        path: PathBuf,
+        err: std::io::Error,
+    },
+    /// A line of a /proc file (`file`) without the expected fields.
+    Malformed {
+        file: &'static str,
+        line: String,
+    },
+    NotANumber(String),
+    /// The clock is before 1970.
+    Clock,
+    Uname(std::io::Error),
+}
+
+impl std::fmt::Display for CollectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CollectError::Read { path, err } => write!(f, "{}: {err}", path.display()),
+            CollectError::Malformed { file, line } => write!(f, "{file}: invalid line {line:?}"),
+            CollectError::NotANumber(t) => write!(f, "not a number: {t:?}"),
+            CollectError::Clock => f.write_str("the clock is before 1970"),
+            CollectError::Uname(e) => write!(f, "uname: {e}"),
+        }
+    }
+}
 
 /// The collectors in the order they run; the output is sorted by family name regardless.
 const COLLECTORS: [(&str, CollectorFn); 10] = [
@@ -268,20 +299,31 @@ fn format_float(v: f64) -> String {
 // ---------------------------------------------------------------------------------------------
 // Small parsing helpers
 
-fn read_text(path: &Path) -> Result<String, String> {
+fn read_text(path: &Path) -> Result<String, CollectError> {
     std::fs::read(path)
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|err| CollectError::Read {
+            path: path.to_path_buf(),
+            err,
+        })
 }
 
-fn parse_f64(text: &str) -> Result<f64, String> {
+fn parse_f64(text: &str) -> Result<f64, CollectError> {
     text.parse::<f64>()
-        .map_err(|_| format!("not a number: {text:?}"))
+        .map_err(|_| CollectError::NotANumber(text.to_string()))
 }
 
-fn parse_u64(text: &str) -> Result<u64, String> {
+fn parse_u64(text: &str) -> Result<u64, CollectError> {
     text.parse::<u64>()
-        .map_err(|_| format!("not an unsigned integer: {text:?}"))
+        .map_err(|_| CollectError::NotANumber(text.to_string()))
+}
+
+/// A line of `file` without the expected fields.
+fn malformed(file: &'static str, line: &str) -> CollectError {
+    CollectError::Malformed {
+        file,
+        line: line.to_string(),
+    }
 }
 
 fn is_metric_name(name: &str) -> bool {
@@ -298,7 +340,7 @@ const CPU_MODES: [&str; 8] = [
     "user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal",
 ];
 
-fn cpu(ctx: &Ctx, fams: &mut Families) -> Result<(), String> {
+fn cpu(ctx: &Ctx, fams: &mut Families) -> Result<(), CollectError> {
     let text = read_text(&ctx.paths.proc.join("stat"))?;
     for line in text.lines() {
         let mut fields = line.split_whitespace();
@@ -341,7 +383,7 @@ fn cpu(ctx: &Ctx, fams: &mut Families) -> Result<(), String> {
 // ---------------------------------------------------------------------------------------------
 // stat: the rest of /proc/stat
 
-fn stat(ctx: &Ctx, fams: &mut Families) -> Result<(), String> {
+fn stat(ctx: &Ctx, fams: &mut Families) -> Result<(), CollectError> {
     let text = read_text(&ctx.paths.proc.join("stat"))?;
     for line in text.lines() {
         let mut fields = line.split_whitespace();
@@ -385,11 +427,11 @@ fn stat(ctx: &Ctx, fams: &mut Families) -> Result<(), String> {
 // ---------------------------------------------------------------------------------------------
 // loadavg
 
-fn loadavg(ctx: &Ctx, fams: &mut Families) -> Result<(), String> {
+fn loadavg(ctx: &Ctx, fams: &mut Families) -> Result<(), CollectError> {
     let text = read_text(&ctx.paths.proc.join("loadavg"))?;
     let fields: Vec<&str> = text.split_whitespace().collect();
     if fields.len() < 3 {
-        return Err("loadavg: fewer than 3 fields".to_string());
+        return Err(malformed("loadavg", &text));
     }
     let names = [
         ("node_load1", "1m load average."),
@@ -405,7 +447,7 @@ fn loadavg(ctx: &Ctx, fams: &mut Families) -> Result<(), String> {
 // ---------------------------------------------------------------------------------------------
 // meminfo
 
-fn meminfo(ctx: &Ctx, fams: &mut Families) -> Result<(), String> {
+fn meminfo(ctx: &Ctx, fams: &mut Families) -> Result<(), CollectError> {
     let text = read_text(&ctx.paths.proc.join("meminfo"))?;
     for line in text.lines() {
         let fields: Vec<&str> = line.split_whitespace().collect();
@@ -413,10 +455,10 @@ fn meminfo(ctx: &Ctx, fams: &mut Families) -> Result<(), String> {
             continue;
         }
         let (Some(raw_key), true) = (fields[0].strip_suffix(':'), fields.len() <= 3) else {
-            return Err(format!("meminfo: invalid line {line:?}"));
+            return Err(malformed("meminfo", line));
         };
         let Some(value) = fields.get(1) else {
-            return Err(format!("meminfo: invalid line {line:?}"));
+            return Err(malformed("meminfo", line));
         };
         let mut value = parse_f64(value)?;
         let mut key = meminfo_key(raw_key);
@@ -566,7 +608,7 @@ const DISK_STATS: [(&str, &str, Kind, f64); 17] = [
     ),
 ];
 
-fn diskstats(ctx: &Ctx, fams: &mut Families) -> Result<(), String> {
+fn diskstats(ctx: &Ctx, fams: &mut Families) -> Result<(), CollectError> {
     let text = read_text(&ctx.paths.proc.join("diskstats"))?;
     for line in text.lines() {
         let fields: Vec<&str> = line.split_whitespace().collect();
@@ -641,7 +683,7 @@ const NETDEV_STATS: [&str; 16] = [
     "transmit_compressed",
 ];
 
-fn netdev(ctx: &Ctx, fams: &mut Families) -> Result<(), String> {
+fn netdev(ctx: &Ctx, fams: &mut Families) -> Result<(), CollectError> {
     let text = read_text(&ctx.paths.proc.join("net/dev"))?;
     // Two header lines, then `name: 16 numbers` per device.
     for line in text.lines().skip(2) {
@@ -649,12 +691,12 @@ fn netdev(ctx: &Ctx, fams: &mut Families) -> Result<(), String> {
             continue;
         }
         let Some((device, stats)) = line.rsplit_once(':') else {
-            return Err(format!("net/dev: no colon in {line:?}"));
+            return Err(malformed("net/dev", line));
         };
         let device = device.trim();
         let stats: Vec<&str> = stats.split_whitespace().collect();
         if device.is_empty() || stats.len() < NETDEV_STATS.len() {
-            return Err(format!("net/dev: invalid line {line:?}"));
+            return Err(malformed("net/dev", line));
         }
         let mut values = Vec::with_capacity(NETDEV_STATS.len());
         for field in &stats[..NETDEV_STATS.len()] {
@@ -680,11 +722,11 @@ fn netdev(ctx: &Ctx, fams: &mut Families) -> Result<(), String> {
 // ---------------------------------------------------------------------------------------------
 // filefd
 
-fn filefd(ctx: &Ctx, fams: &mut Families) -> Result<(), String> {
+fn filefd(ctx: &Ctx, fams: &mut Families) -> Result<(), CollectError> {
     let text = read_text(&ctx.paths.proc.join("sys/fs/file-nr"))?;
     let fields: Vec<&str> = text.split_whitespace().collect();
     if fields.len() < 3 {
-        return Err("file-nr: fewer than 3 fields".to_string());
+        return Err(malformed("file-nr", &text));
     }
     for (key, field) in [("allocated", fields[0]), ("maximum", fields[2])] {
         fams.add(
@@ -710,14 +752,14 @@ struct Mount {
     options: String,
 }
 
-fn read_mounts(proc: &Path) -> Result<Vec<Mount>, String> {
+fn read_mounts(proc: &Path) -> Result<Vec<Mount>, CollectError> {
     // PID 1's view, unless /proc hides other processes.
     let text = read_text(&proc.join("1/mounts")).or_else(|_| read_text(&proc.join("mounts")))?;
     let mut mounts = Vec::new();
     for line in text.lines() {
         let fields: Vec<&str> = line.split_whitespace().collect();
         if fields.len() < 4 {
-            return Err(format!("mounts: malformed line {line:?}"));
+            return Err(malformed("mounts", line));
         }
         mounts.push(Mount {
             device: fields[0].to_string(),
@@ -778,7 +820,7 @@ const EXCLUDED_FS_TYPES: [&str; 24] = [
     "tracefs",
 ];
 
-fn filesystem(ctx: &Ctx, fams: &mut Families) -> Result<(), String> {
+fn filesystem(ctx: &Ctx, fams: &mut Families) -> Result<(), CollectError> {
     let mounts = read_mounts(&ctx.paths.proc)?;
     let mut seen: Vec<(&str, &str, &str)> = Vec::new();
     for mount in &mounts {
@@ -986,10 +1028,10 @@ fn statfs(path: &CStr) -> Option<FsStat> {
 // ---------------------------------------------------------------------------------------------
 // time
 
-fn time(ctx: &Ctx, fams: &mut Families) -> Result<(), String> {
+fn time(ctx: &Ctx, fams: &mut Families) -> Result<(), CollectError> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| CollectError::Clock)?;
     fams.add(
         "node_time_seconds",
         "System time in seconds since epoch (1970).",
@@ -1080,12 +1122,12 @@ fn clocksources(sys: &Path, fams: &mut Families) {
 // uname
 
 #[allow(clippy::unnecessary_cast)] // c_char is u8 on some targets
-fn uname(_ctx: &Ctx, fams: &mut Families) -> Result<(), String> {
+fn uname(_ctx: &Ctx, fams: &mut Families) -> Result<(), CollectError> {
     // SAFETY: `utsname` is a plain C struct of char arrays; all-zero bytes are valid and uname
     // fills each array with a NUL-terminated string.
     let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
     if unsafe { libc::uname(&mut uts) } != 0 {
-        return Err("uname failed".to_string());
+        return Err(CollectError::Uname(std::io::Error::last_os_error()));
     }
     let text = |field: &[libc::c_char]| -> String {
         let bytes: Vec<u8> = field

@@ -30,7 +30,7 @@ const SYSTEM_CA_FILES: [&str; 3] = [
 ];
 
 /// Why a request failed; displayed as the one-line reason of a failed scrape.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Error {
     /// The client settings are unusable (a CA file that does not parse, ...).
     Config(String),

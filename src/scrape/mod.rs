@@ -4,6 +4,7 @@
 pub mod config;
 pub mod discovery;
 pub mod dns;
+pub mod error;
 pub mod host;
 pub mod http;
 pub mod process;

@@ -15,9 +15,10 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
 use super::config::ScrapeConfig;
+use super::error::{ContentTypeError, LimitError, ScrapeError};
 use super::relabel::{self, Builder, NameValidation};
 use super::state::{series_hash, TargetState};
-use crate::expfmt::{self, Entry, Format, Parser, Strictness};
+use crate::expfmt::{Entry, Format, Parser, Strictness};
 use crate::model::hash::{HashSet64, IdHasher};
 use crate::model::{stale_nan, Labels, METRIC_NAME};
 
@@ -37,7 +38,7 @@ pub struct Outcome {
     /// Data samples, staleness markers and report samples, in that order.
     pub points: Vec<Point>,
     /// Why the scrape failed (`up` is 0).
-    pub error: Option<String>,
+    pub error: Option<ScrapeError>,
     pub scraped: u64,
     pub added: u64,
     pub series_added: u64,
@@ -48,7 +49,7 @@ pub struct Outcome {
 
 /// The media types a body may come as, from its `Content-Type` (and the job's
 /// `fallback_scrape_protocol`), in Prometheus's words when neither tells.
-pub fn format_of(content_type: &str, fallback: Option<&str>) -> Result<Format, String> {
+pub fn format_of(content_type: &str, fallback: Option<&str>) -> Result<Format, ContentTypeError> {
     let media = content_type
         .split(';')
         .next()
@@ -58,25 +59,19 @@ pub fn format_of(content_type: &str, fallback: Option<&str>) -> Result<Format, S
     let pick = |m: &str| match m {
         "application/openmetrics-text" => Some(Ok(Format::OpenMetrics)),
         "text/plain" => Some(Ok(Format::Text)),
-        "application/vnd.google.protobuf" => Some(Err(
-            "the protobuf exposition format is not supported by prombox; remove PrometheusProto \
-             from scrape_protocols or fallback_scrape_protocol"
-                .to_string(),
-        )),
+        "application/vnd.google.protobuf" => Some(Err(ContentTypeError::Protobuf)),
         _ => None,
     };
     if content_type.is_empty() {
         return match fallback {
-            None => Err("non-compliant scrape target sending blank Content-Type and no fallback_scrape_protocol specified for target".into()),
+            None => Err(ContentTypeError::Blank),
             Some(f) => pick(f.split(';').next().unwrap_or("")).unwrap_or(Ok(Format::Text)),
         };
     }
     match (pick(&media), fallback) {
         (Some(r), _) => r,
         (None, Some(f)) => pick(f.split(';').next().unwrap_or("")).unwrap_or(Ok(Format::Text)),
-        (None, None) => Err(format!(
-            "received unsupported Content-Type {content_type:?} and no fallback_scrape_protocol specified for target"
-        )),
+        (None, None) => Err(ContentTypeError::Unsupported(content_type.to_string())),
     }
 }
 
@@ -95,7 +90,7 @@ pub struct Target<'a> {
 /// reason fetching failed.
 pub fn process(
     target: &Target,
-    body: Result<&[(&[u8], Format)], String>,
+    body: Result<&[(&[u8], Format)], ScrapeError>,
     t: i64,
     start: std::time::Instant,
 ) -> Outcome {
@@ -165,7 +160,7 @@ fn append(
     parts: &[(&[u8], Format)],
     t: i64,
     out: &mut Outcome,
-) -> Result<(), String> {
+) -> Result<(), ScrapeError> {
     let cfg = target.cfg;
     let limits = &cfg.limits;
     // (series, timestamp) appended so far, by hash, to the index of its point: a repeat is
@@ -181,22 +176,21 @@ fn append(
                 None => break,
                 Some(Ok(Entry::Sample(s))) => s,
                 Some(Ok(_)) => continue,
-                Some(Err(expfmt::Error::Parse(e))) => return Err(e.to_string()),
-                Some(Err(expfmt::Error::Io(e))) => return Err(e.to_string()),
+                Some(Err(e)) => return Err(ScrapeError::Parse(std::sync::Arc::new(e))),
             };
             out.scraped += 1;
             let explicit = s.timestamp.filter(|_| cfg.honor_timestamps);
             let base = s
                 .labels
                 .to_labels(Some(s.name))
-                .map_err(|e| format!("invalid metric name or label names: {e}"))?;
+                .map_err(ScrapeError::Labels)?;
             let Some(lset) = mutate(&base, target.labels, cfg) else {
                 continue;
             };
             if lset.get(METRIC_NAME).is_none() {
-                return Err("missing metric name (__name__ label)".into());
+                return Err(ScrapeError::MissingName);
             }
-            check_limits(&lset, limits)?;
+            check_limits(&lset, limits).map_err(ScrapeError::Limit)?;
             out.added += 1;
             let at = explicit.unwrap_or(t);
             let hash = series_hash(&lset);
@@ -223,7 +217,7 @@ fn append(
         }
     }
     if limit_hit {
-        return Err("sample limit exceeded".into());
+        return Err(ScrapeError::Limit(LimitError::Samples));
     }
     out.duplicates = duplicates;
     Ok(())
@@ -268,39 +262,36 @@ fn mutate(base: &Labels, target: &Labels, cfg: &ScrapeConfig) -> Option<Labels> 
 
 /// `label_limit`, `label_name_length_limit`, `label_value_length_limit`, in Prometheus's
 /// wording.
-fn check_limits(l: &Labels, limits: &super::config::Limits) -> Result<(), String> {
+fn check_limits(l: &Labels, limits: &super::config::Limits) -> Result<(), LimitError> {
     let cut = |s: &str| s.chars().take(50).collect::<String>();
     let met = || cut(l.get(METRIC_NAME).unwrap_or(""));
     if limits.labels > 0 && l.len() as u64 > limits.labels {
-        return Err(format!(
-            "label_limit exceeded (metric: {}, number of labels: {}, limit: {})",
-            met(),
-            l.len(),
-            limits.labels
-        ));
+        return Err(LimitError::Labels {
+            metric: met(),
+            labels: l.len(),
+            limit: limits.labels,
+        });
     }
     if limits.label_name_length == 0 && limits.label_value_length == 0 {
         return Ok(());
     }
     for x in l.iter() {
         if limits.label_name_length > 0 && x.name.len() as u64 > limits.label_name_length {
-            return Err(format!(
-                "label_name_length_limit exceeded (metric: {}, label name: {}, length: {}, limit: {})",
-                met(),
-                cut(&x.name),
-                x.name.len(),
-                limits.label_name_length
-            ));
+            return Err(LimitError::LabelName {
+                metric: met(),
+                name: cut(&x.name),
+                length: x.name.len(),
+                limit: limits.label_name_length,
+            });
         }
         if limits.label_value_length > 0 && x.value.len() as u64 > limits.label_value_length {
-            return Err(format!(
-                "label_value_length_limit exceeded (metric: {}, label name: {}, value: {:?}, length: {}, limit: {})",
-                met(),
-                cut(&x.name),
-                cut(&x.value),
-                x.value.len(),
-                limits.label_value_length
-            ));
+            return Err(LimitError::LabelValue {
+                metric: met(),
+                name: cut(&x.name),
+                value: cut(&x.value),
+                length: x.value.len(),
+                limit: limits.label_value_length,
+            });
         }
     }
     Ok(())

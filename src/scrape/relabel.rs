@@ -190,36 +190,94 @@ impl Default for RelabelConfig {
     }
 }
 
+/// Why a relabeling rule is refused, in Prometheus's wording.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RelabelError {
+    /// `hashmod` with `modulus: 0`.
+    ModulusRequired,
+    /// An action that writes a label, without `target_label`.
+    TargetRequired(Action),
+    InvalidTarget {
+        target: String,
+        action: Action,
+    },
+    /// `replacement` set for an action that takes none.
+    ReplacementNotAllowed(Action),
+    InvalidReplacement {
+        replacement: String,
+        action: Action,
+    },
+    /// `keepequal`/`dropequal` with fields besides `source_labels` and `target_label`.
+    OnlySourceAndTarget(Action),
+    /// `labeldrop`/`labelkeep` with fields besides `regex`.
+    OnlyRegex(Action),
+}
+
+impl fmt::Display for RelabelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RelabelError::ModulusRequired => {
+                f.write_str("relabel configuration for hashmod requires non-zero modulus")
+            }
+            RelabelError::TargetRequired(a) => write!(
+                f,
+                "relabel configuration for {a} action requires 'target_label' value"
+            ),
+            RelabelError::InvalidTarget { target, action } => write!(
+                f,
+                "{} is invalid 'target_label' for {action} action",
+                go_quote(target)
+            ),
+            RelabelError::ReplacementNotAllowed(a) => {
+                write!(f, "'replacement' can not be set for {a} action")
+            }
+            RelabelError::InvalidReplacement {
+                replacement,
+                action,
+            } => write!(
+                f,
+                "{} is invalid 'replacement' for {action} action",
+                go_quote(replacement)
+            ),
+            RelabelError::OnlySourceAndTarget(a) => write!(
+                f,
+                "{a} action requires only 'source_labels' and `target_label`, and no other fields"
+            ),
+            RelabelError::OnlyRegex(a) => {
+                write!(f, "{a} action requires only 'regex', and no other fields")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RelabelError {}
+
 impl RelabelConfig {
     /// Prometheus's checks under UTF-8 name validation (the 3.x default).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), RelabelError> {
         self.validate_with(NameValidation::Utf8)
     }
 
     /// Prometheus's checks, in its order and wording. A field counts as set when it differs
     /// from its default value (Prometheus compares values too, except that it tells an
     /// explicit `regex: (.*)` from the default; here the two are the same).
-    pub fn validate_with(&self, scheme: NameValidation) -> Result<(), String> {
+    pub fn validate_with(&self, scheme: NameValidation) -> Result<(), RelabelError> {
         use Action::*;
         let a = self.action;
         let target = self.target_label.as_str();
-        let invalid_target = || {
-            format!(
-                "{} is invalid 'target_label' for {a} action",
-                go_quote(target)
-            )
+        let invalid_target = || RelabelError::InvalidTarget {
+            target: target.to_string(),
+            action: a,
         };
         if a == HashMod && self.modulus == 0 {
-            return Err("relabel configuration for hashmod requires non-zero modulus".into());
+            return Err(RelabelError::ModulusRequired);
         }
         if matches!(
             a,
             Replace | HashMod | Lowercase | Uppercase | KeepEqual | DropEqual
         ) && target.is_empty()
         {
-            return Err(format!(
-                "relabel configuration for {a} action requires 'target_label' value"
-            ));
+            return Err(RelabelError::TargetRequired(a));
         }
         if a == Replace {
             let ok = if target.contains('$') {
@@ -236,13 +294,13 @@ impl RelabelConfig {
             return Err(invalid_target());
         }
         if simple && self.replacement != DEFAULT_REPLACEMENT {
-            return Err(format!("'replacement' can not be set for {a} action"));
+            return Err(RelabelError::ReplacementNotAllowed(a));
         }
         if a == LabelMap && !scheme.is_valid_template(&self.replacement) {
-            return Err(format!(
-                "{} is invalid 'replacement' for {a} action",
-                go_quote(&self.replacement)
-            ));
+            return Err(RelabelError::InvalidReplacement {
+                replacement: self.replacement.clone(),
+                action: a,
+            });
         }
         if a == HashMod && !scheme.is_valid_label_name(target) {
             return Err(invalid_target());
@@ -251,16 +309,12 @@ impl RelabelConfig {
             && self.separator == DEFAULT_SEPARATOR
             && self.replacement == DEFAULT_REPLACEMENT;
         if matches!(a, KeepEqual | DropEqual) && !(self.regex.is_default() && default_extras) {
-            return Err(format!(
-                "{a} action requires only 'source_labels' and `target_label`, and no other fields"
-            ));
+            return Err(RelabelError::OnlySourceAndTarget(a));
         }
         if matches!(a, LabelDrop | LabelKeep)
             && !(self.source_labels.is_empty() && target.is_empty() && default_extras)
         {
-            return Err(format!(
-                "{a} action requires only 'regex', and no other fields"
-            ));
+            return Err(RelabelError::OnlyRegex(a));
         }
         Ok(())
     }
@@ -1113,8 +1167,12 @@ mod tests {
 
     #[test]
     fn validation_messages() {
-        let err = |c: RelabelConfig| c.validate().unwrap_err();
-        let err_legacy = |c: RelabelConfig| c.validate_with(NameValidation::Legacy).unwrap_err();
+        let err = |c: RelabelConfig| c.validate().unwrap_err().to_string();
+        let err_legacy = |c: RelabelConfig| {
+            c.validate_with(NameValidation::Legacy)
+                .unwrap_err()
+                .to_string()
+        };
         assert_eq!(
             err(rule(Action::HashMod, &[("target", "h")])),
             "relabel configuration for hashmod requires non-zero modulus"

@@ -25,10 +25,11 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use super::config::{Config, Protocol, ScrapeConfig};
+use super::error::{ExecError, LimitError, ScrapeError};
 use super::http::{self, Client};
 use super::process::{self, Outcome, Point};
 use super::state::{self, JobState, TargetState};
@@ -75,11 +76,56 @@ pub enum Event<'a> {
         job: &'a str,
         instance: &'a str,
         url: &'a str,
-        error: Option<&'a str>,
+        error: Option<&'a ScrapeError>,
     },
-    /// Something went wrong that does not stop the round (a discovery source failed, a job
-    /// is locked by another process, duplicate samples were dropped).
-    Warning(String),
+    /// Something went wrong that does not stop the round.
+    Warning(Warning<'a>),
+}
+
+/// What goes wrong in a round without stopping it.
+#[derive(Debug)]
+pub enum Warning<'a> {
+    /// Another process is scraping the job into the same data dir; the job is skipped.
+    Locked { job: &'a str, dir: &'a Path },
+    /// A discovery source failed; its last targets are kept.
+    Discovery {
+        job: &'a str,
+        error: super::discovery::SourceError,
+    },
+    /// The job's HTTP client could not be built; its targets fail.
+    Client {
+        job: &'a str,
+        error: &'a ScrapeError,
+    },
+    /// Samples repeating a series and timestamp were dropped (the first is kept).
+    Duplicates {
+        job: &'a str,
+        instance: &'a str,
+        dropped: u64,
+    },
+}
+
+impl std::fmt::Display for Warning<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Warning::Locked { job, dir } => write!(
+                f,
+                "job {job:?}: skipped: another prombox is scraping it into {}",
+                dir.display()
+            ),
+            Warning::Discovery { job, error } => write!(f, "job {job:?}: {error}"),
+            Warning::Client { job, error } => write!(f, "job {job:?}: {error}"),
+            Warning::Duplicates {
+                job,
+                instance,
+                dropped,
+            } => write!(
+                f,
+                "job {job:?} instance {instance:?}: {dropped} samples dropped: same series and \
+                 timestamp as an earlier sample (the first is kept)"
+            ),
+        }
+    }
 }
 
 /// What a round did.
@@ -163,14 +209,14 @@ struct Work {
     key: u64,
     timeout: Duration,
     previous: TargetState,
-    /// Fails the target without scraping it (target_limit).
-    forced: Option<String>,
+    /// Fails the target without scraping it (target_limit, no HTTP client).
+    forced: Option<ScrapeError>,
 }
 
 /// A job of this round.
 struct Job<'c> {
     cfg: &'c ScrapeConfig,
-    client: Result<Client, String>,
+    client: Result<Client, ScrapeError>,
     accept: String,
     /// Held for the round.
     _lock: Option<state::JobLock>,
@@ -228,21 +274,22 @@ pub fn run(
             Some(d) => match state::lock(d, &sc.job_name).map_err(Error::Io)? {
                 Some(l) => (Some(l), state::load(d, &sc.job_name)),
                 None => {
-                    events(Event::Warning(format!(
-                        "job {:?}: skipped: another prombox is scraping it into {}",
-                        sc.job_name,
-                        d.display()
-                    )));
+                    events(Event::Warning(Warning::Locked {
+                        job: &sc.job_name,
+                        dir: d,
+                    }));
                     continue;
                 }
             },
             None => (None, JobState::default()),
         };
         let ji = jobs.len();
-        let client =
-            Client::new(&sc.client).map_err(|e| format!("error creating HTTP client: {e}"));
+        let client = Client::new(&sc.client).map_err(|e| ScrapeError::Client(Arc::new(e)));
         let found = super::discovery::discover(sc, &mut |w| {
-            events(Event::Warning(format!("job {:?}: {w}", sc.job_name)))
+            events(Event::Warning(Warning::Discovery {
+                job: &sc.job_name,
+                error: w,
+            }))
         });
         let mut seen: HashSet<u64> = HashSet::new();
         let mut job_works: Vec<Work> = Vec::new();
@@ -291,18 +338,20 @@ pub fn run(
             mark_gone(t, now, &mut stale);
         }
         if let Err(e) = &client {
-            events(Event::Warning(format!("job {:?}: {e}", sc.job_name)));
+            events(Event::Warning(Warning::Client {
+                job: &sc.job_name,
+                error: e,
+            }));
             for w in &mut job_works {
                 w.forced = Some(e.clone());
             }
         } else if sc.limits.targets > 0 && job_works.len() as u64 > sc.limits.targets {
-            let msg = format!(
-                "target_limit exceeded (number of targets: {}, limit: {})",
-                job_works.len(),
-                sc.limits.targets
-            );
+            let e = ScrapeError::Limit(LimitError::Targets {
+                targets: job_works.len(),
+                limit: sc.limits.targets,
+            });
             for w in &mut job_works {
-                w.forced = Some(msg.clone());
+                w.forced = Some(e.clone());
             }
         }
         works.extend(job_works);
@@ -380,7 +429,7 @@ pub fn run(
                         };
                         process::process(
                             &target,
-                            Err(format!("internal error: {why}")),
+                            Err(ScrapeError::Internal(why)),
                             now_ms(),
                             Instant::now(),
                         )
@@ -404,13 +453,14 @@ pub fn run(
                 job: &job.job_name,
                 instance: &w.instance,
                 url: &w.source.url(),
-                error: outcome.error.as_deref(),
+                error: outcome.error.as_ref(),
             });
             if outcome.duplicates > 0 {
-                events(Event::Warning(format!(
-                "job {:?} instance {:?}: {} samples dropped: same series and timestamp as an earlier sample (the first is kept)",
-                job.job_name, w.instance, outcome.duplicates
-            )));
+                events(Event::Warning(Warning::Duplicates {
+                    job: &job.job_name,
+                    instance: &w.instance,
+                    dropped: outcome.duplicates,
+                }));
             }
             let st = &mut results[i];
             for p in outcome.points {
@@ -549,7 +599,7 @@ fn scrape(job: &Job, w: &Work) -> Outcome {
 }
 
 /// Reads a target's body (or bodies, for a file glob) with their formats.
-fn fetch(job: &Job, w: &Work, limit: u64) -> Result<Vec<(Vec<u8>, Format)>, String> {
+fn fetch(job: &Job, w: &Work, limit: u64) -> Result<Vec<(Vec<u8>, Format)>, ScrapeError> {
     match &w.source {
         Source::Http(url) => {
             let client = job.client.as_ref().map_err(|e| e.clone())?;
@@ -568,12 +618,13 @@ fn fetch(job: &Job, w: &Work, limit: u64) -> Result<Vec<(Vec<u8>, Format)>, Stri
                     limit,
                     gzip: job.cfg.enable_compression,
                 })
-                .map_err(|e| e.to_string())?;
+                .map_err(ScrapeError::Http)?;
             if body.bytes.is_empty() {
                 return Ok(Vec::new());
             }
             let fallback = job.cfg.fallback_protocol.map(|p| p.media_type());
-            let format = process::format_of(&body.content_type, fallback)?;
+            let format = process::format_of(&body.content_type, fallback)
+                .map_err(ScrapeError::ContentType)?;
             Ok(vec![(body.bytes, format)])
         }
         Source::File(pattern) => {
@@ -583,10 +634,13 @@ fn fetch(job: &Job, w: &Work, limit: u64) -> Result<Vec<(Vec<u8>, Format)>, Stri
                 let mut b = Vec::new();
                 std::fs::File::open(&p)
                     .and_then(|f| f.take(limit.saturating_sub(total)).read_to_end(&mut b))
-                    .map_err(|e| format!("{}: {e}", p.display()))?;
+                    .map_err(|e| ScrapeError::File {
+                        path: p.clone(),
+                        err: Arc::new(e),
+                    })?;
                 total += b.len() as u64;
                 if total >= limit {
-                    return Err("body size limit exceeded".into());
+                    return Err(ScrapeError::BodyTooLarge);
                 }
                 let format = expfmt::detect(&b[b.len().saturating_sub(64)..]);
                 out.push((b, format));
@@ -594,7 +648,7 @@ fn fetch(job: &Job, w: &Work, limit: u64) -> Result<Vec<(Vec<u8>, Format)>, Stri
             Ok(out)
         }
         Source::Exec(cmd) => {
-            let b = run_command(cmd, w.timeout, limit)?;
+            let b = run_command(cmd, w.timeout, limit).map_err(ScrapeError::Exec)?;
             let format = expfmt::detect(&b[b.len().saturating_sub(64)..]);
             Ok(vec![(b, format)])
         }
@@ -608,8 +662,12 @@ fn fetch(job: &Job, w: &Work, limit: u64) -> Result<Vec<(Vec<u8>, Format)>, Stri
 
 /// Runs `sh -c cmd` in its own process group and reads its standard output, killing the
 /// group at the deadline. A non-zero exit fails the scrape with the first line of stderr.
-fn run_command(cmd: &str, timeout: Duration, limit: u64) -> Result<Vec<u8>, String> {
+fn run_command(cmd: &str, timeout: Duration, limit: u64) -> Result<Vec<u8>, ExecError> {
     use std::os::unix::process::CommandExt;
+    let spawn_error = |err: io::Error| ExecError::Spawn {
+        command: cmd.to_string(),
+        err: Arc::new(err),
+    };
     let mut child = Command::new("/bin/sh")
         .arg("-c")
         .arg(cmd)
@@ -618,10 +676,12 @@ fn run_command(cmd: &str, timeout: Duration, limit: u64) -> Result<Vec<u8>, Stri
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
-        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+        .map_err(spawn_error)?;
     let pgid = child.id() as i32;
-    let mut stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut stderr = child.stderr.take().ok_or("no stderr")?;
+    // Both are piped above, so both are there.
+    let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(spawn_error(io::Error::other("no standard output or error")));
+    };
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
         if let Err(mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(timeout) {
@@ -649,19 +709,18 @@ fn run_command(cmd: &str, timeout: Duration, limit: u64) -> Result<Vec<u8>, Stri
     let timed_out = watchdog.join().unwrap_or(false);
     let err = err_reader.join().unwrap_or_default();
     if timed_out {
-        return Err("context deadline exceeded".into());
+        return Err(ExecError::Timeout);
     }
     if over {
-        return Err("body size limit exceeded".into());
+        return Err(ExecError::BodyTooLarge);
     }
-    read.map_err(|e| e.to_string())?;
-    let status = status.map_err(|e| e.to_string())?;
+    read.map_err(|e| ExecError::Read(Arc::new(e)))?;
+    let status = status.map_err(|e| ExecError::Read(Arc::new(e)))?;
     if !status.success() {
         let first = String::from_utf8_lossy(&err);
-        let first = first.lines().next().unwrap_or("").trim();
-        return Err(match first {
-            "" => format!("command {status}"),
-            l => format!("command {status}: {l}"),
+        return Err(ExecError::Failed {
+            status,
+            stderr: first.lines().next().unwrap_or("").trim().to_string(),
         });
     }
     Ok(out)

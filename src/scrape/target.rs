@@ -23,9 +23,54 @@ pub enum State {
     Active(Labels),
     /// Dropped by a `keep`/`drop`-like relabeling rule.
     Dropped,
-    /// Refused after relabeling (no address, a bad interval, ...), with Prometheus's reason.
-    Invalid(String),
+    /// Refused after relabeling (no address, a bad interval, ...).
+    Invalid(TargetError),
 }
+
+/// Why a target is refused after relabeling, in Prometheus's words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetError {
+    NoAddress,
+    /// A `file://`, `exec://` or `host://` address not written as is in `static_configs`.
+    LocalNotAllowed(String),
+    InvalidHostname(String),
+    /// `__scrape_interval__` or `__scrape_timeout__` is no duration.
+    BadDuration {
+        what: &'static str,
+        value: String,
+    },
+    /// The interval or the timeout is zero.
+    Zero(&'static str),
+    TimeoutOverInterval {
+        timeout: String,
+        interval: String,
+    },
+}
+
+impl std::fmt::Display for TargetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TargetError::NoAddress => f.write_str("no address"),
+            TargetError::LocalNotAllowed(a) => write!(
+                f,
+                "{a:?}: file://, exec:// and host:// targets are only allowed as written in the \
+                 static_configs of the config file"
+            ),
+            TargetError::InvalidHostname(a) => write!(f, "{a:?} is not a valid hostname"),
+            TargetError::BadDuration { what, value } => write!(
+                f,
+                "error parsing scrape {what}: not a valid duration string: {value:?}"
+            ),
+            TargetError::Zero(what) => write!(f, "scrape {what} cannot be 0"),
+            TargetError::TimeoutOverInterval { timeout, interval } => write!(
+                f,
+                "scrape timeout cannot be greater than scrape interval ({timeout:?} > {interval:?})"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TargetError {}
 
 /// Builds every target of a group.
 pub fn from_group(cfg: &ScrapeConfig, tg: &TargetGroup) -> Vec<Target> {
@@ -126,38 +171,39 @@ fn labels_of(pairs: Vec<(String, String)>) -> Labels {
 }
 
 /// The checks after relabeling, and the final touches.
-fn check(l: &Labels, local: Option<&str>) -> Result<Labels, String> {
+fn check(l: &Labels, local: Option<&str>) -> Result<Labels, TargetError> {
     let addr = l.get("__address__").unwrap_or("");
     if addr.is_empty() {
-        return Err("no address".into());
+        return Err(TargetError::NoAddress);
     }
     if is_local(addr) {
         if local != Some(addr) {
-            return Err(format!(
-                "{addr:?}: file://, exec:// and host:// targets are only allowed as written in the static_configs of the config file"
-            ));
+            return Err(TargetError::LocalNotAllowed(addr.to_string()));
         }
     } else if addr.contains('/') {
-        return Err(format!("{addr:?} is not a valid hostname"));
+        return Err(TargetError::InvalidHostname(addr.to_string()));
     }
+    let duration = |what: &'static str, value: &str| {
+        parse_duration(value).map_err(|_| TargetError::BadDuration {
+            what,
+            value: value.to_string(),
+        })
+    };
     let interval = l.get("__scrape_interval__").unwrap_or("");
-    let iv = parse_duration(interval).map_err(|_| {
-        format!("error parsing scrape interval: not a valid duration string: {interval:?}")
-    })?;
+    let iv = duration("interval", interval)?;
     if iv == 0 {
-        return Err("scrape interval cannot be 0".into());
+        return Err(TargetError::Zero("interval"));
     }
     let timeout = l.get("__scrape_timeout__").unwrap_or("");
-    let tv = parse_duration(timeout).map_err(|_| {
-        format!("error parsing scrape timeout: not a valid duration string: {timeout:?}")
-    })?;
+    let tv = duration("timeout", timeout)?;
     if tv == 0 {
-        return Err("scrape timeout cannot be 0".into());
+        return Err(TargetError::Zero("timeout"));
     }
     if tv > iv {
-        return Err(format!(
-            "scrape timeout cannot be greater than scrape interval ({timeout:?} > {interval:?})"
-        ));
+        return Err(TargetError::TimeoutOverInterval {
+            timeout: timeout.to_string(),
+            interval: interval.to_string(),
+        });
     }
     let kept = l.filter(|x| !x.name.starts_with("__meta_"));
     if kept.get("instance").is_none_or(str::is_empty) {
@@ -257,7 +303,7 @@ mod tests {
         let cfg = job("scrape_configs:\n- job_name: j\n  relabel_configs:\n  - source_labels: [__address__]\n    regex: 'skip.*'\n    action: drop\n  - source_labels: [__address__]\n    regex: 'noaddr.*'\n    target_label: __address__\n    replacement: ''\n  - target_label: __param_target\n    source_labels: [__address__]\n  static_configs:\n  - targets: ['skip:1', 'noaddr:1', 'ok:1']\n");
         let ts = from_group(&cfg, &cfg.static_configs[0]);
         assert_eq!(ts[0].state, State::Dropped);
-        assert_eq!(ts[1].state, State::Invalid("no address".into()));
+        assert_eq!(ts[1].state, State::Invalid(TargetError::NoAddress));
         let State::Active(l) = &ts[2].state else {
             panic!()
         };
