@@ -9,7 +9,9 @@
 use std::collections::HashMap;
 
 use super::ast::{AggOp, Aggregate};
-use super::eval::{fail, Cursors, Ev, Out, Ser, Val, R};
+use super::eval::{
+    fail, Cursors, EvalResult, Evaluator, StepSeries, StepValue, Storage, VectorBuilder,
+};
 use super::value::{invalid_quantile, Point};
 use crate::model::{Labels, METRIC_NAME};
 
@@ -80,7 +82,10 @@ struct Acc {
     drop: bool,
 }
 
-pub(crate) fn eval_aggregate(ev: &mut Ev, a: &Aggregate) -> R<Val> {
+pub(crate) fn eval_aggregate<S: Storage>(
+    ev: &mut Evaluator<'_, S>,
+    a: &Aggregate,
+) -> EvalResult<StepValue> {
     if a.op == AggOp::CountValues {
         return count_values(ev, a);
     }
@@ -93,13 +98,13 @@ pub(crate) fn eval_aggregate(ev: &mut Ev, a: &Aggregate) -> R<Val> {
 
     let mut group_index: HashMap<Labels, usize> = HashMap::new();
     let mut group_of = Vec::with_capacity(input.len());
-    let mut outputs: Vec<Ser> = Vec::new();
+    let mut outputs: Vec<StepSeries> = Vec::new();
     for s in &input {
         let g = group_labels(&s.labels, &a.grouping, a.without);
         let next = group_index.len();
         let idx = *group_index.entry(g.clone()).or_insert(next);
         if idx == outputs.len() {
-            outputs.push(Ser {
+            outputs.push(StepSeries {
                 labels: g,
                 drop: false,
                 pts: Vec::new(),
@@ -132,7 +137,7 @@ pub(crate) fn eval_aggregate(ev: &mut Ev, a: &Aggregate) -> R<Val> {
     match a.op {
         AggOp::Topk | AggOp::Bottomk | AggOp::Limitk => {
             if pmax < 1.0 {
-                return Ok(Val::Vector(Vec::new()));
+                return Ok(StepValue::Vector(Vec::new()));
             }
             if pnan {
                 return fail("Parameter value is NaN");
@@ -153,7 +158,7 @@ pub(crate) fn eval_aggregate(ev: &mut Ev, a: &Aggregate) -> R<Val> {
         }
         AggOp::LimitRatio => {
             if pmax == 0.0 && pmin == 0.0 {
-                return Ok(Val::Vector(Vec::new()));
+                return Ok(StepValue::Vector(Vec::new()));
             }
             if pnan {
                 return fail("Ratio value is NaN");
@@ -232,7 +237,7 @@ pub(crate) fn eval_aggregate(ev: &mut Ev, a: &Aggregate) -> R<Val> {
             }
         }
     }
-    Ok(Val::Vector(
+    Ok(StepValue::Vector(
         outputs.into_iter().filter(|s| !s.pts.is_empty()).collect(),
     ))
 }
@@ -357,16 +362,16 @@ fn ratio_offset(l: &Labels) -> f64 {
     crate::model::hash::xxhash64(&data, 0) as f64 / u64::MAX as f64
 }
 
-fn k_aggregate(
-    ev: &mut Ev,
+fn k_aggregate<S: Storage>(
+    ev: &mut Evaluator<'_, S>,
     a: &Aggregate,
-    input: &[Ser],
+    input: &[StepSeries],
     group_of: &[usize],
     ngroups: usize,
     params: &[f64],
-) -> R<Val> {
+) -> EvalResult<StepValue> {
     let n = ev.steps();
-    let mut out = Out::new();
+    let mut out = VectorBuilder::new();
     let mut cur = Cursors::new(input.len());
     let offsets: Vec<f64> = if a.op == AggOp::LimitRatio {
         input.iter().map(|s| ratio_offset(&s.labels)).collect()
@@ -466,7 +471,7 @@ fn k_aggregate(
             }
         }
     }
-    Ok(Val::Vector(out.finish()))
+    Ok(StepValue::Vector(out.finish()))
 }
 
 /// The entry a top-k (or bottom-k when `reverse`) heap would evict: the smallest value
@@ -513,7 +518,7 @@ pub(crate) fn cmp_asc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
     }
 }
 
-fn count_values(ev: &mut Ev, a: &Aggregate) -> R<Val> {
+fn count_values<S: Storage>(ev: &mut Evaluator<'_, S>, a: &Aggregate) -> EvalResult<StepValue> {
     let (label, invalid) = match a.param.as_ref().map(|p| p.unparen()) {
         Some(super::ast::Expr::String {
             val, invalid_utf8, ..
@@ -531,7 +536,7 @@ fn count_values(ev: &mut Ev, a: &Aggregate) -> R<Val> {
         grouping.push(label.clone());
     }
     let input = ev.eval(&a.expr)?.vector();
-    let mut out = Out::new();
+    let mut out = VectorBuilder::new();
     let mut cur = Cursors::new(input.len());
     for i in 0..ev.steps() {
         ev.tick()?;
@@ -555,5 +560,5 @@ fn count_values(ev: &mut Ev, a: &Aggregate) -> R<Val> {
             out.push(slot, t, c)?;
         }
     }
-    Ok(Val::Vector(out.finish()))
+    Ok(StepValue::Vector(out.finish()))
 }

@@ -9,7 +9,9 @@
 use std::collections::HashMap;
 
 use super::ast::{BinOp, Binary, Card, ValueType, VectorMatching};
-use super::eval::{fail, Cursors, Ev, Out, Ser, Val, R};
+use super::eval::{
+    fail, Cursors, EvalResult, Evaluator, StepSeries, StepValue, Storage, VectorBuilder,
+};
 use super::value::labels_string;
 use crate::model::{Labels, METRIC_NAME};
 
@@ -52,7 +54,10 @@ fn elem_op(op: BinOp, a: f64, b: f64) -> (f64, bool) {
     }
 }
 
-pub(crate) fn eval_binary(ev: &mut Ev, b: &Binary) -> R<Val> {
+pub(crate) fn eval_binary<S: Storage>(
+    ev: &mut Evaluator<'_, S>,
+    b: &Binary,
+) -> EvalResult<StepValue> {
     let lt = b.lhs.value_type();
     let rt = b.rhs.value_type();
     let lhs = ev.eval(&b.lhs)?;
@@ -60,21 +65,21 @@ pub(crate) fn eval_binary(ev: &mut Ev, b: &Binary) -> R<Val> {
     match (lt, rt) {
         (ValueType::Scalar, ValueType::Scalar) => {
             let (l, r) = (lhs.scalar(), rhs.scalar());
-            Ok(Val::Scalar(
+            Ok(StepValue::Scalar(
                 l.iter()
                     .zip(&r)
                     .map(|(a, c)| scalar_op(b.op, *a, *c))
                     .collect(),
             ))
         }
-        (ValueType::Vector, ValueType::Scalar) => Ok(Val::Vector(vector_scalar(
+        (ValueType::Vector, ValueType::Scalar) => Ok(StepValue::Vector(vector_scalar(
             ev,
             b,
             lhs.vector(),
             &rhs.scalar(),
             false,
         ))),
-        (ValueType::Scalar, ValueType::Vector) => Ok(Val::Vector(vector_scalar(
+        (ValueType::Scalar, ValueType::Vector) => Ok(StepValue::Vector(vector_scalar(
             ev,
             b,
             rhs.vector(),
@@ -89,7 +94,7 @@ pub(crate) fn eval_binary(ev: &mut Ev, b: &Binary) -> R<Val> {
                 include: Vec::new(),
             });
             let (l, r) = (lhs.vector(), rhs.vector());
-            Ok(Val::Vector(match b.op {
+            Ok(StepValue::Vector(match b.op {
                 BinOp::And | BinOp::Or | BinOp::Unless => set_op(ev, b.op, &m, l, r)?,
                 _ => vector_vector(ev, b, &m, l, r)?,
             }))
@@ -97,7 +102,13 @@ pub(crate) fn eval_binary(ev: &mut Ev, b: &Binary) -> R<Val> {
     }
 }
 
-fn vector_scalar(ev: &Ev, b: &Binary, vec: Vec<Ser>, sc: &[f64], swap: bool) -> Vec<Ser> {
+fn vector_scalar<S: Storage>(
+    ev: &Evaluator<'_, S>,
+    b: &Binary,
+    vec: Vec<StepSeries>,
+    sc: &[f64],
+    swap: bool,
+) -> Vec<StepSeries> {
     let mut out = Vec::with_capacity(vec.len());
     for mut s in vec {
         let mut pts = Vec::with_capacity(s.pts.len());
@@ -141,9 +152,13 @@ fn signature(l: &Labels, m: &VectorMatching) -> Labels {
 }
 
 /// Signature ordinals for both sides (shared numbering).
-fn ordinals(m: &VectorMatching, l: &[Ser], r: &[Ser]) -> (Vec<usize>, Vec<usize>, usize) {
+fn ordinals(
+    m: &VectorMatching,
+    l: &[StepSeries],
+    r: &[StepSeries],
+) -> (Vec<usize>, Vec<usize>, usize) {
     let mut map: HashMap<Labels, usize> = HashMap::new();
-    let mut ord = |s: &Ser| {
+    let mut ord = |s: &StepSeries| {
         let sig = signature(&s.labels, m);
         let n = map.len();
         *map.entry(sig).or_insert(n)
@@ -153,9 +168,15 @@ fn ordinals(m: &VectorMatching, l: &[Ser], r: &[Ser]) -> (Vec<usize>, Vec<usize>
     (lo, ro, map.len())
 }
 
-fn set_op(ev: &mut Ev, op: BinOp, m: &VectorMatching, l: Vec<Ser>, r: Vec<Ser>) -> R<Vec<Ser>> {
+fn set_op<S: Storage>(
+    ev: &mut Evaluator<'_, S>,
+    op: BinOp,
+    m: &VectorMatching,
+    l: Vec<StepSeries>,
+    r: Vec<StepSeries>,
+) -> EvalResult<Vec<StepSeries>> {
     let (lo, ro, nsig) = ordinals(m, &l, &r);
-    let mut out = Out::new();
+    let mut out = VectorBuilder::new();
     let lslot: Vec<usize> = l.iter().map(|s| out.slot(&s.labels, s.drop)).collect();
     let rslot: Vec<usize> = if op == BinOp::Or {
         r.iter().map(|s| out.slot(&s.labels, s.drop)).collect()
@@ -217,18 +238,18 @@ fn set_op(ev: &mut Ev, op: BinOp, m: &VectorMatching, l: Vec<Ser>, r: Vec<Ser>) 
     Ok(out.finish())
 }
 
-fn vector_vector(
-    ev: &mut Ev,
+fn vector_vector<S: Storage>(
+    ev: &mut Evaluator<'_, S>,
     b: &Binary,
     m: &VectorMatching,
-    l: Vec<Ser>,
-    r: Vec<Ser>,
-) -> R<Vec<Ser>> {
+    l: Vec<StepSeries>,
+    r: Vec<StepSeries>,
+) -> EvalResult<Vec<StepSeries>> {
     // For group_right, the right side is the "many" side: swap, and swap values back.
     let swapped = m.card == Card::OneToMany;
     let (many, one) = if swapped { (r, l) } else { (l, r) };
     let (mo, oo, nsig) = ordinals(m, &many, &one);
-    let mut out = Out::new();
+    let mut out = VectorBuilder::new();
     let mut pair_slot: HashMap<(usize, usize), usize> = HashMap::new();
     let mut mc = Cursors::new(many.len());
     let mut oc = Cursors::new(one.len());

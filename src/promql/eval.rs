@@ -20,66 +20,58 @@ use super::ast::*;
 use super::value::{Annotation, Annotations, InstantSample, Point, Series, Value};
 use crate::model::matcher::Matcher;
 use crate::model::{is_stale_nan, Labels, Sample};
+use crate::storage::Error as StorageError;
 
 /// Where the engine reads series from. Two implementations: the data dir ([`crate::storage::Db`])
-/// and [`MemStorage`] (test scripts). Selecting returns references; samples are read series by
-/// series (in parallel), so a query never holds more raw samples than one series per thread.
+/// and [`MemStorage`] (test scripts). Selecting returns each storage's own series handles;
+/// samples are read series by series (in parallel), so a query never holds more raw samples
+/// than one series per thread.
 pub trait Storage: Sync {
+    /// A selected series: its labels and where its samples are.
+    type Series: Send;
+    /// The labels of a selected series, taken over when its samples have been read.
+    fn into_labels(series: Self::Series) -> Labels;
     /// Series matching all matchers that may have samples in `[mint, maxt]`, sorted by labels.
-    fn select(&self, ms: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<SeriesRef>, String>;
+    fn select(
+        &self,
+        ms: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Self::Series>, StorageError>;
     /// Appends the samples of a selected series in `[mint, maxt]` to `out`, sorted by time.
     fn read(
         &self,
-        s: &SeriesRef,
+        series: &Self::Series,
         mint: i64,
         maxt: i64,
         out: &mut Vec<Sample>,
-    ) -> Result<(), String>;
-}
-
-/// A selected series: its labels and where its samples are.
-#[derive(Clone, Debug)]
-pub enum SeriesRef {
-    Db(crate::storage::Series),
-    /// Held in memory already (the samples of [`MemStorage`]'s selection window).
-    Mem(Labels, Vec<Sample>),
-}
-
-impl SeriesRef {
-    pub fn labels(&self) -> &Labels {
-        match self {
-            SeriesRef::Db(s) => &s.labels,
-            SeriesRef::Mem(l, _) => l,
-        }
-    }
-
-    fn into_labels(self) -> Labels {
-        match self {
-            SeriesRef::Db(s) => s.labels,
-            SeriesRef::Mem(l, _) => l,
-        }
-    }
+    ) -> Result<(), StorageError>;
 }
 
 impl Storage for crate::storage::Db {
-    fn select(&self, ms: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<SeriesRef>, String> {
-        let series = crate::storage::Db::select(self, ms, mint, maxt).map_err(|e| e.to_string())?;
-        Ok(series.into_iter().map(SeriesRef::Db).collect())
+    type Series = crate::storage::Series;
+
+    fn into_labels(series: Self::Series) -> Labels {
+        series.labels
+    }
+
+    fn select(
+        &self,
+        ms: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Self::Series>, StorageError> {
+        crate::storage::Db::select(self, ms, mint, maxt)
     }
 
     fn read(
         &self,
-        s: &SeriesRef,
+        series: &Self::Series,
         mint: i64,
         maxt: i64,
         out: &mut Vec<Sample>,
-    ) -> Result<(), String> {
-        match s {
-            SeriesRef::Db(s) => self
-                .samples_into(s, mint, maxt, out)
-                .map_err(|e| e.to_string()),
-            SeriesRef::Mem(..) => Err("series reference of another storage".into()),
-        }
+    ) -> Result<(), StorageError> {
+        self.samples_into(series, mint, maxt, out)
     }
 }
 
@@ -87,6 +79,14 @@ impl Storage for crate::storage::Db {
 #[derive(Clone, Debug, Default)]
 pub struct MemStorage {
     series: std::collections::BTreeMap<Labels, Vec<Sample>>,
+}
+
+/// A series of [`MemStorage`] selected for a query: its labels and the samples of the
+/// selection's window.
+#[derive(Clone, Debug)]
+pub struct MemSeries {
+    labels: Labels,
+    samples: Vec<Sample>,
 }
 
 impl MemStorage {
@@ -115,7 +115,13 @@ impl MemStorage {
 }
 
 impl Storage for MemStorage {
-    fn select(&self, ms: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<SeriesRef>, String> {
+    type Series = MemSeries;
+
+    fn into_labels(series: MemSeries) -> Labels {
+        series.labels
+    }
+
+    fn select(&self, ms: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<MemSeries>, StorageError> {
         Ok(self
             .series
             .iter()
@@ -123,25 +129,23 @@ impl Storage for MemStorage {
             .filter_map(|(l, s)| {
                 let lo = s.partition_point(|x| x.t < mint);
                 let hi = s.partition_point(|x| x.t <= maxt);
-                (lo < hi).then(|| SeriesRef::Mem(l.clone(), s[lo..hi].to_vec()))
+                (lo < hi).then(|| MemSeries {
+                    labels: l.clone(),
+                    samples: s[lo..hi].to_vec(),
+                })
             })
             .collect())
     }
 
     fn read(
         &self,
-        s: &SeriesRef,
+        series: &MemSeries,
         mint: i64,
         maxt: i64,
         out: &mut Vec<Sample>,
-    ) -> Result<(), String> {
-        match s {
-            SeriesRef::Mem(_, smp) => {
-                out.extend(smp.iter().filter(|x| x.t >= mint && x.t <= maxt));
-                Ok(())
-            }
-            SeriesRef::Db(_) => Err("series reference of another storage".into()),
-        }
+    ) -> Result<(), StorageError> {
+        out.extend(series.samples.iter().filter(|x| x.t >= mint && x.t <= maxt));
+        Ok(())
     }
 }
 
@@ -169,11 +173,12 @@ impl Default for Options {
 }
 
 /// Why evaluation failed.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum EvalError {
     TooManySamples,
     Timeout,
-    Storage(String),
+    /// Reading the data dir failed.
+    Storage(std::sync::Arc<StorageError>),
     /// Any other runtime error, with Prometheus's text.
     Message(String),
 }
@@ -193,9 +198,9 @@ impl std::fmt::Display for EvalError {
 
 impl std::error::Error for EvalError {}
 
-pub(crate) type R<T> = Result<T, EvalError>;
+pub(crate) type EvalResult<T> = Result<T, EvalError>;
 
-pub(crate) fn fail<T>(m: impl Into<String>) -> R<T> {
+pub(crate) fn fail<T>(m: impl Into<String>) -> EvalResult<T> {
     Err(EvalError::Message(m.into()))
 }
 
@@ -221,8 +226,8 @@ impl Range {
 }
 
 /// Evaluates a parsed expression. `query` is its text (for annotation positions).
-pub fn evaluate(
-    storage: &dyn Storage,
+pub fn evaluate<S: Storage>(
+    storage: &S,
     expr: &Expr,
     range: Range,
     opts: &Options,
@@ -246,7 +251,7 @@ pub fn evaluate(
             Annotations::default(),
         ));
     }
-    let mut ev = Ev {
+    let mut ev = Evaluator {
         st: storage,
         start: range.start,
         end: range.end,
@@ -272,11 +277,8 @@ pub fn evaluate(
     }
 }
 
-/// A range's offset, length and `@` time, in milliseconds.
-pub(crate) type Window = (i64, i64, Option<i64>);
-
-/// Where a range selector looks: offset, length and `@` time, and the time range that
-/// covers its windows at every step (in milliseconds).
+/// Where a range selector or subquery looks: offset, length and `@` time, and the time range
+/// that covers its windows at every step (in milliseconds).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RangeWindow {
     pub offset: i64,
@@ -291,7 +293,7 @@ pub(crate) struct RangeWindow {
 pub(crate) struct Deadline(Option<Instant>);
 
 impl Deadline {
-    pub fn check(self) -> R<()> {
+    pub fn check(self) -> EvalResult<()> {
         match self.0 {
             Some(d) if Instant::now() > d => Err(EvalError::Timeout),
             _ => Ok(()),
@@ -308,7 +310,7 @@ struct Limits {
 
 impl Limits {
     /// Counts a result's points against the limit.
-    fn admit(&self, out: Option<Ser>) -> R<Option<Ser>> {
+    fn admit(&self, out: Option<StepSeries>) -> EvalResult<Option<StepSeries>> {
         let n = out.as_ref().map_or(0, |s| s.pts.len());
         if self.used.fetch_add(n, Ordering::Relaxed) + n > self.max {
             return Err(EvalError::TooManySamples);
@@ -320,7 +322,7 @@ impl Limits {
 /// One series during evaluation: labels, whether the metric name is to be dropped at the
 /// end, and its points (on step timestamps for instant vectors).
 #[derive(Clone, Debug)]
-pub(crate) struct Ser {
+pub(crate) struct StepSeries {
     pub labels: Labels,
     pub drop: bool,
     pub pts: Vec<Point>,
@@ -328,39 +330,39 @@ pub(crate) struct Ser {
 
 /// A node's value over all steps.
 #[derive(Clone, Debug)]
-pub(crate) enum Val {
+pub(crate) enum StepValue {
     Scalar(Vec<f64>),
-    Vector(Vec<Ser>),
-    Matrix(Vec<Ser>),
+    Vector(Vec<StepSeries>),
+    Matrix(Vec<StepSeries>),
     Str(String),
 }
 
-impl Val {
+impl StepValue {
     fn points(&self) -> usize {
         match self {
-            Val::Scalar(v) => v.len(),
-            Val::Vector(s) | Val::Matrix(s) => s.iter().map(|s| s.pts.len()).sum(),
-            Val::Str(_) => 0,
+            StepValue::Scalar(v) => v.len(),
+            StepValue::Vector(s) | StepValue::Matrix(s) => s.iter().map(|s| s.pts.len()).sum(),
+            StepValue::Str(_) => 0,
         }
     }
 
-    pub fn vector(self) -> Vec<Ser> {
+    pub fn vector(self) -> Vec<StepSeries> {
         match self {
-            Val::Vector(v) | Val::Matrix(v) => v,
+            StepValue::Vector(v) | StepValue::Matrix(v) => v,
             _ => Vec::new(),
         }
     }
 
     pub fn scalar(self) -> Vec<f64> {
         match self {
-            Val::Scalar(v) => v,
+            StepValue::Scalar(v) => v,
             _ => Vec::new(),
         }
     }
 }
 
-pub(crate) struct Ev<'a> {
-    st: &'a dyn Storage,
+pub(crate) struct Evaluator<'a, S: Storage> {
+    st: &'a S,
     pub start: i64,
     pub end: i64,
     pub interval: i64,
@@ -376,14 +378,14 @@ pub(crate) struct Ev<'a> {
 
 /// Collects per-step outputs into series keyed by labels, refusing two values for one
 /// labelset at one step.
-pub(crate) struct Out {
-    pub series: Vec<Ser>,
+pub(crate) struct VectorBuilder {
+    pub series: Vec<StepSeries>,
     index: HashMap<Labels, usize>,
 }
 
-impl Out {
-    pub fn new() -> Out {
-        Out {
+impl VectorBuilder {
+    pub fn new() -> VectorBuilder {
+        VectorBuilder {
             series: Vec::new(),
             index: HashMap::new(),
         }
@@ -395,7 +397,7 @@ impl Out {
             return i;
         }
         let i = self.series.len();
-        self.series.push(Ser {
+        self.series.push(StepSeries {
             labels: labels.clone(),
             drop,
             pts: Vec::new(),
@@ -404,7 +406,7 @@ impl Out {
         i
     }
 
-    pub fn push(&mut self, slot: usize, t: i64, v: f64) -> R<()> {
+    pub fn push(&mut self, slot: usize, t: i64, v: f64) -> EvalResult<()> {
         let s = &mut self.series[slot];
         if s.pts.last().is_some_and(|p| p.t == t) {
             return fail("vector cannot contain metrics with the same labelset");
@@ -413,7 +415,7 @@ impl Out {
         Ok(())
     }
 
-    pub fn finish(self) -> Vec<Ser> {
+    pub fn finish(self) -> Vec<StepSeries> {
         self.series
             .into_iter()
             .filter(|s| !s.pts.is_empty())
@@ -431,7 +433,7 @@ impl Cursors {
 
     /// The value of series `i` at `t`, if it has one (steps must be visited in order).
     #[inline]
-    pub fn at(&mut self, i: usize, s: &Ser, t: i64) -> Option<f64> {
+    pub fn at(&mut self, i: usize, s: &StepSeries, t: i64) -> Option<f64> {
         let c = &mut self.0[i];
         while *c < s.pts.len() && s.pts[*c].t < t {
             *c += 1;
@@ -443,7 +445,7 @@ impl Cursors {
     }
 }
 
-impl<'a> Ev<'a> {
+impl<'a, S: Storage> Evaluator<'a, S> {
     pub fn steps(&self) -> usize {
         if self.end < self.start {
             return 0;
@@ -464,7 +466,7 @@ impl<'a> Ev<'a> {
     }
 
     /// Checks the deadline every so often.
-    pub fn tick(&mut self) -> R<()> {
+    pub fn tick(&mut self) -> EvalResult<()> {
         self.ticks = self.ticks.wrapping_add(1);
         if self.ticks.is_multiple_of(1024) {
             if let Some(d) = self.deadline {
@@ -476,7 +478,7 @@ impl<'a> Ev<'a> {
         Ok(())
     }
 
-    pub fn charge(&mut self, n: usize) -> R<()> {
+    pub fn charge(&mut self, n: usize) -> EvalResult<()> {
         self.samples += n;
         if self.samples > self.opts.max_samples {
             return Err(EvalError::TooManySamples);
@@ -484,7 +486,7 @@ impl<'a> Ev<'a> {
         Ok(())
     }
 
-    pub fn eval(&mut self, e: &Expr) -> R<Val> {
+    pub fn eval(&mut self, e: &Expr) -> EvalResult<StepValue> {
         self.tick()?;
         let before = self.samples;
         let v = super::deep(|| self.eval_node(e))?;
@@ -493,16 +495,16 @@ impl<'a> Ev<'a> {
         Ok(v)
     }
 
-    fn eval_node(&mut self, e: &Expr) -> R<Val> {
+    fn eval_node(&mut self, e: &Expr) -> EvalResult<StepValue> {
         if self.end < self.start {
-            return Ok(Val::Vector(Vec::new()));
+            return Ok(StepValue::Vector(Vec::new()));
         }
         match e {
             Expr::Number { val, .. } => {
                 self.charge(self.steps())?;
-                Ok(Val::Scalar(vec![*val; self.steps()]))
+                Ok(StepValue::Scalar(vec![*val; self.steps()]))
             }
-            Expr::String { val, .. } => Ok(Val::Str(val.clone())),
+            Expr::String { val, .. } => Ok(StepValue::Str(val.clone())),
             Expr::Paren(inner, _) => self.eval(inner),
             Expr::Unary { neg, expr, .. } => {
                 let v = self.eval(expr)?;
@@ -510,16 +512,16 @@ impl<'a> Ev<'a> {
                     return Ok(v);
                 }
                 Ok(match v {
-                    Val::Scalar(mut s) => {
+                    StepValue::Scalar(mut s) => {
                         s.iter_mut().for_each(|x| *x = -*x);
-                        Val::Scalar(s)
+                        StepValue::Scalar(s)
                     }
-                    Val::Vector(mut ss) => {
+                    StepValue::Vector(mut ss) => {
                         for s in &mut ss {
                             s.drop = true;
                             s.pts.iter_mut().for_each(|p| p.v = -p.v);
                         }
-                        Val::Vector(ss)
+                        StepValue::Vector(ss)
                     }
                     other => other,
                 })
@@ -527,20 +529,20 @@ impl<'a> Ev<'a> {
             Expr::Binary(b) => super::binop::eval_binary(self, b),
             Expr::Aggregate(a) => super::aggregate::eval_aggregate(self, a),
             Expr::Call(c) => super::call::eval_call(self, c),
-            Expr::Selector(s) => Ok(Val::Vector(self.eval_selector(s)?)),
+            Expr::Selector(s) => Ok(StepValue::Vector(self.eval_selector(s)?)),
             Expr::Matrix(m) => {
                 let ser = self.eval_matrix(m)?;
-                Ok(Val::Matrix(ser))
+                Ok(StepValue::Matrix(ser))
             }
             Expr::Subquery(s) => {
                 let (ser, _) = self.eval_subquery(s)?;
-                Ok(Val::Matrix(ser))
+                Ok(StepValue::Matrix(ser))
             }
         }
     }
 
     /// Resolves a duration expression to milliseconds.
-    pub fn dur_ms(&self, d: &DurExpr, allow_negative: bool) -> R<i64> {
+    pub fn dur_ms(&self, d: &DurExpr, allow_negative: bool) -> EvalResult<i64> {
         if let Some(ms) = d.literal_ms() {
             return Ok(ms);
         }
@@ -567,11 +569,11 @@ impl<'a> Ev<'a> {
         Ok((secs * 1000.0) as i64)
     }
 
-    fn dur_secs(&self, d: &DurExpr) -> R<f64> {
+    fn dur_secs(&self, d: &DurExpr) -> EvalResult<f64> {
         super::deep(|| self.dur_secs_node(d))
     }
 
-    fn dur_secs_node(&self, d: &DurExpr) -> R<f64> {
+    fn dur_secs_node(&self, d: &DurExpr) -> EvalResult<f64> {
         Ok(match d {
             DurExpr::Num { secs, .. } => *secs,
             DurExpr::Step(_) => self.q_step as f64 / 1000.0,
@@ -623,8 +625,11 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn select(&mut self, ms: &[Matcher], mint: i64, maxt: i64) -> R<Vec<SeriesRef>> {
-        let s = self.st.select(ms, mint, maxt).map_err(EvalError::Storage)?;
+    fn select(&mut self, ms: &[Matcher], mint: i64, maxt: i64) -> EvalResult<Vec<S::Series>> {
+        let s = self
+            .st
+            .select(ms, mint, maxt)
+            .map_err(|e| EvalError::Storage(e.into()))?;
         self.tick()?;
         Ok(s)
     }
@@ -635,38 +640,43 @@ impl<'a> Ev<'a> {
     /// so neither limit waits for the whole selection.
     pub(crate) fn map_stored<F>(
         &mut self,
-        refs: Vec<SeriesRef>,
+        refs: Vec<S::Series>,
         mint: i64,
         maxt: i64,
         f: F,
-    ) -> R<Vec<Ser>>
+    ) -> EvalResult<Vec<StepSeries>>
     where
-        F: Fn(Labels, &[Sample], &mut Vec<Point>) -> R<Option<Ser>> + Sync + Send,
+        F: Fn(Labels, &[Sample], &mut Vec<Point>) -> EvalResult<Option<StepSeries>> + Sync + Send,
     {
         let limits = self.limits();
         let st = self.st;
-        let res: R<Vec<Option<Ser>>> = refs
+        let res: EvalResult<Vec<Option<StepSeries>>> = refs
             .into_par_iter()
             .map_init(
                 || (Vec::new(), Vec::new()),
                 |(raw, scratch), r| {
                     limits.deadline.check()?;
                     raw.clear();
-                    st.read(&r, mint, maxt, raw).map_err(EvalError::Storage)?;
-                    limits.admit(f(r.into_labels(), raw, scratch)?)
+                    st.read(&r, mint, maxt, raw)
+                        .map_err(|e| EvalError::Storage(e.into()))?;
+                    limits.admit(f(S::into_labels(r), raw, scratch)?)
                 },
             )
             .collect();
         self.settle(limits, res)
     }
 
-    /// [`Ev::map_stored`] over series evaluated already (a subquery's).
-    pub(crate) fn map_loaded<F>(&mut self, series: &[Ser], f: F) -> R<Vec<Ser>>
+    /// [`Evaluator::map_stored`] over series evaluated already (a subquery's).
+    pub(crate) fn map_loaded<F>(
+        &mut self,
+        series: &[StepSeries],
+        f: F,
+    ) -> EvalResult<Vec<StepSeries>>
     where
-        F: Fn(&Ser) -> R<Option<Ser>> + Sync + Send,
+        F: Fn(&StepSeries) -> EvalResult<Option<StepSeries>> + Sync + Send,
     {
         let limits = self.limits();
-        let res: R<Vec<Option<Ser>>> = series
+        let res: EvalResult<Vec<Option<StepSeries>>> = series
             .par_iter()
             .map(|s| {
                 limits.deadline.check()?;
@@ -677,7 +687,11 @@ impl<'a> Ev<'a> {
     }
 
     /// Takes over the samples a parallel step counted, and drops the series it left out.
-    fn settle(&mut self, limits: Limits, res: R<Vec<Option<Ser>>>) -> R<Vec<Ser>> {
+    fn settle(
+        &mut self,
+        limits: Limits,
+        res: EvalResult<Vec<Option<StepSeries>>>,
+    ) -> EvalResult<Vec<StepSeries>> {
         self.samples = limits.used.into_inner();
         Ok(res?.into_iter().flatten().collect())
     }
@@ -695,13 +709,13 @@ impl<'a> Ev<'a> {
     }
 
     /// An instant vector selector over all steps.
-    pub fn eval_selector(&mut self, s: &Selector) -> R<Vec<Ser>> {
+    pub fn eval_selector(&mut self, s: &Selector) -> EvalResult<Vec<StepSeries>> {
         self.instant_points(s, false, |x| x.v)
     }
 
     /// The timestamps of the samples an instant selector picks at each step (for
     /// `timestamp(selector)`); the name is dropped.
-    pub fn eval_selector_timestamps(&mut self, s: &Selector) -> R<Vec<Ser>> {
+    pub fn eval_selector_timestamps(&mut self, s: &Selector) -> EvalResult<Vec<StepSeries>> {
         self.instant_points(s, true, |x| x.t as f64 / 1000.0)
     }
 
@@ -712,7 +726,7 @@ impl<'a> Ev<'a> {
         s: &Selector,
         drop: bool,
         value: impl Fn(Sample) -> f64 + Sync + Send,
-    ) -> R<Vec<Ser>> {
+    ) -> EvalResult<Vec<StepSeries>> {
         let off = match &s.offset {
             Some(d) => self.dur_ms(d, true)?,
             None => 0,
@@ -753,12 +767,12 @@ impl<'a> Ev<'a> {
                     })
                     .collect(),
             };
-            Ok((!pts.is_empty()).then_some(Ser { labels, drop, pts }))
+            Ok((!pts.is_empty()).then_some(StepSeries { labels, drop, pts }))
         })
     }
 
     /// A range selector at the top level of an instant query: the raw samples.
-    fn eval_matrix(&mut self, m: &MatrixSelector) -> R<Vec<Ser>> {
+    fn eval_matrix(&mut self, m: &MatrixSelector) -> EvalResult<Vec<StepSeries>> {
         let (series, w) = self.select_range(m)?;
         let t = w.at.unwrap_or(self.start) - w.offset;
         self.map_stored(series, t - w.range + 1, t, |labels, smp, _| {
@@ -767,7 +781,7 @@ impl<'a> Ev<'a> {
                 .filter(|x| !is_stale_nan(x.v))
                 .map(|x| Point { t: x.t, v: x.v })
                 .collect();
-            Ok((!pts.is_empty()).then_some(Ser {
+            Ok((!pts.is_empty()).then_some(StepSeries {
                 labels,
                 drop: false,
                 pts,
@@ -777,7 +791,10 @@ impl<'a> Ev<'a> {
 
     /// Selects the series a range selector can see at any step. Returns them with the
     /// window and the time range to read them in.
-    pub fn select_range(&mut self, m: &MatrixSelector) -> R<(Vec<SeriesRef>, RangeWindow)> {
+    pub fn select_range(
+        &mut self,
+        m: &MatrixSelector,
+    ) -> EvalResult<(Vec<S::Series>, RangeWindow)> {
         let sel = &m.selector;
         let offset = match &sel.offset {
             Some(d) => self.dur_ms(d, true)?,
@@ -801,8 +818,8 @@ impl<'a> Ev<'a> {
     }
 
     /// Evaluates a subquery's inner expression on its own step grid. Returns the series
-    /// (points at inner step times) and (offset, range, `@` time).
-    pub fn eval_subquery(&mut self, sq: &Subquery) -> R<(Vec<Ser>, Window)> {
+    /// (points at inner step times) and its window (`mint..maxt`: the inner steps).
+    pub fn eval_subquery(&mut self, sq: &Subquery) -> EvalResult<(Vec<StepSeries>, RangeWindow)> {
         let off = match &sq.offset {
             Some(d) => self.dur_ms(d, true)?,
             None => 0,
@@ -833,17 +850,24 @@ impl<'a> Ev<'a> {
         self.interval = step;
         let v = self.eval(&sq.expr);
         (self.start, self.end, self.interval) = saved;
-        let ser = v?.vector();
-        Ok((ser, (off, range, at)))
+        let series = v?.vector();
+        let window = RangeWindow {
+            offset: off,
+            range,
+            at,
+            mint: start,
+            maxt: end,
+        };
+        Ok((series, window))
     }
 
     /// Final shaping: names dropped where flagged, same-labelset series merged, the value
     /// converted to the API shape.
-    fn finish(&mut self, v: Val, expr: &Expr, instant: bool) -> R<Value> {
+    fn finish(&mut self, v: StepValue, expr: &Expr, instant: bool) -> EvalResult<Value> {
         let t = self.start;
         match v {
-            Val::Str(s) => Ok(Value::String { t, v: s }),
-            Val::Scalar(s) => {
+            StepValue::Str(s) => Ok(Value::String { t, v: s }),
+            StepValue::Scalar(s) => {
                 if instant {
                     Ok(Value::Scalar {
                         t,
@@ -861,7 +885,7 @@ impl<'a> Ev<'a> {
                     }]))
                 }
             }
-            Val::Vector(ss) | Val::Matrix(ss) => {
+            StepValue::Vector(ss) | StepValue::Matrix(ss) => {
                 let ss = drop_names_and_merge(ss)?;
                 if instant && expr.value_type() == ValueType::Vector {
                     Ok(Value::Vector(
@@ -893,7 +917,7 @@ impl<'a> Ev<'a> {
 
 /// Drops `__name__` from flagged series and merges series that end up with one labelset;
 /// two points at one timestamp are an error (Prometheus's `cleanupMetricLabels`).
-pub(crate) fn drop_names_and_merge(mut ss: Vec<Ser>) -> R<Vec<Ser>> {
+pub(crate) fn drop_names_and_merge(mut ss: Vec<StepSeries>) -> EvalResult<Vec<StepSeries>> {
     for s in &mut ss {
         if s.drop {
             s.labels = s.labels.without(&[crate::model::METRIC_NAME]);
@@ -904,9 +928,9 @@ pub(crate) fn drop_names_and_merge(mut ss: Vec<Ser>) -> R<Vec<Ser>> {
 }
 
 /// Merges series with equal labels, keeping first-seen order.
-pub(crate) fn merge_same_labels(ss: Vec<Ser>) -> R<Vec<Ser>> {
+pub(crate) fn merge_same_labels(ss: Vec<StepSeries>) -> EvalResult<Vec<StepSeries>> {
     let mut index: HashMap<Labels, usize> = HashMap::with_capacity(ss.len());
-    let mut out: Vec<Ser> = Vec::with_capacity(ss.len());
+    let mut out: Vec<StepSeries> = Vec::with_capacity(ss.len());
     for s in ss {
         match index.get(&s.labels) {
             Some(&i) => {

@@ -45,10 +45,10 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-type R<T> = Result<T, ParseError>;
+type ParseResult<T> = Result<T, ParseError>;
 
 /// Parses and type-checks a PromQL expression.
-pub fn parse(query: &str) -> R<Expr> {
+pub fn parse(query: &str) -> ParseResult<Expr> {
     let tokens = lex(query);
     let mut p = Parser {
         src: query,
@@ -229,7 +229,7 @@ impl<'a> Parser<'a> {
         self.error(Span::new(t.start, t.end), m)
     }
 
-    fn expect(&mut self, k: T, context: &str, expected: &str) -> R<Token> {
+    fn expect(&mut self, k: T, context: &str, expected: &str) -> ParseResult<Token> {
         let t = self.peek().clone();
         if t.kind != k {
             return Err(self.unexpected(&t, context, expected));
@@ -238,7 +238,7 @@ impl<'a> Parser<'a> {
     }
 
     /// One level deeper, at byte `at`; an error past [`MAX_DEPTH`].
-    fn deeper(&mut self, at: usize) -> R<()> {
+    fn deeper(&mut self, at: usize) -> ParseResult<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(self.error(
@@ -249,11 +249,11 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn expr(&mut self, min_prec: u8) -> R<Expr> {
+    fn expr(&mut self, min_prec: u8) -> ParseResult<Expr> {
         super::deep(|| self.expr_inner(min_prec))
     }
 
-    fn expr_inner(&mut self, min_prec: u8) -> R<Expr> {
+    fn expr_inner(&mut self, min_prec: u8) -> ParseResult<Expr> {
         let depth = self.depth;
         self.deeper(self.peek().start)?;
         let mut lhs = self.unary()?;
@@ -285,7 +285,7 @@ impl<'a> Parser<'a> {
         Ok(lhs)
     }
 
-    fn bin_modifiers(&mut self, op: BinOp) -> R<(bool, VectorMatching)> {
+    fn bin_modifiers(&mut self, op: BinOp) -> ParseResult<(bool, VectorMatching)> {
         let mut m = VectorMatching {
             card: if op.is_set() {
                 Card::ManyToMany
@@ -324,7 +324,7 @@ impl<'a> Parser<'a> {
         Ok((return_bool, m))
     }
 
-    fn grouping_labels(&mut self) -> R<Vec<String>> {
+    fn grouping_labels(&mut self) -> ParseResult<Vec<String>> {
         let t = self.peek().clone();
         if t.kind != T::LParen {
             return Err(self.unexpected(&t, "grouping opts", "\"(\""));
@@ -357,7 +357,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn unary(&mut self) -> R<Expr> {
+    fn unary(&mut self) -> ParseResult<Expr> {
         let t = self.peek().clone();
         if matches!(t.kind, T::Add | T::Sub) {
             self.next();
@@ -386,7 +386,7 @@ impl<'a> Parser<'a> {
         self.postfix(e)
     }
 
-    fn primary(&mut self) -> R<Expr> {
+    fn primary(&mut self) -> ParseResult<Expr> {
         let t = self.peek().clone();
         match t.kind {
             T::Number => {
@@ -455,7 +455,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn duration_secs(&self, t: &Token) -> R<f64> {
+    fn duration_secs(&self, t: &Token) -> ParseResult<f64> {
         let text = t.text(self.src);
         match crate::model::time::parse_duration(text) {
             Ok(ms) if text.chars().any(|c| c.is_ascii_alphabetic()) => Ok(ms as f64 / 1000.0),
@@ -466,7 +466,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn call(&mut self) -> R<Expr> {
+    fn call(&mut self) -> ParseResult<Expr> {
         let name_tok = self.next();
         let name = name_tok.text(self.src).to_string();
         let func = Function::from_name(&name).ok_or_else(|| {
@@ -483,7 +483,7 @@ impl<'a> Parser<'a> {
         })))
     }
 
-    fn call_args(&mut self) -> R<Vec<Expr>> {
+    fn call_args(&mut self) -> ParseResult<Vec<Expr>> {
         self.expect(T::LParen, "", "")?;
         let mut args = Vec::new();
         if self.peek().kind == T::RParen {
@@ -512,7 +512,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn aggregate(&mut self) -> R<Expr> {
+    fn aggregate(&mut self) -> ParseResult<Expr> {
         let op_tok = self.next();
         let op = aggop(op_tok.kind).expect("checked by caller");
         let mut grouping = Vec::new();
@@ -566,7 +566,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A selector: optional name (already consumed) and optional `{...}`.
-    fn selector(&mut self, name: Option<(String, usize)>, start: usize) -> R<Expr> {
+    fn selector(&mut self, name: Option<(String, usize)>, start: usize) -> ParseResult<Expr> {
         let mut matchers = Vec::new();
         let mut end = name.as_ref().map_or(start, |(n, s)| s + n.len());
         if self.peek().kind == T::LBrace {
@@ -657,7 +657,7 @@ impl<'a> Parser<'a> {
         })))
     }
 
-    fn postfix(&mut self, mut e: Expr) -> R<Expr> {
+    fn postfix(&mut self, mut e: Expr) -> ParseResult<Expr> {
         let depth = self.depth;
         loop {
             let t = self.peek().clone();
@@ -683,7 +683,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn range_or_subquery(&mut self, e: Expr) -> R<Expr> {
+    fn range_or_subquery(&mut self, e: Expr) -> ParseResult<Expr> {
         let open = self.next();
         let t = self.peek().clone();
         if matches!(t.kind, T::RBracket | T::Colon | T::Eof) {
@@ -757,7 +757,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn positive_duration(&mut self) -> R<DurExpr> {
+    fn positive_duration(&mut self) -> ParseResult<DurExpr> {
         let d = self.dur_expr(0)?;
         if let DurExpr::Num { secs, span, .. } = &d {
             if *secs <= 0.0 {
@@ -780,11 +780,11 @@ impl<'a> Parser<'a> {
     }
 
     /// A duration expression inside brackets or parentheses.
-    fn dur_expr(&mut self, min_prec: u8) -> R<DurExpr> {
+    fn dur_expr(&mut self, min_prec: u8) -> ParseResult<DurExpr> {
         super::deep(|| self.dur_expr_inner(min_prec))
     }
 
-    fn dur_expr_inner(&mut self, min_prec: u8) -> R<DurExpr> {
+    fn dur_expr_inner(&mut self, min_prec: u8) -> ParseResult<DurExpr> {
         let depth = self.depth;
         self.deeper(self.peek().start)?;
         let mut lhs = self.dur_unary()?;
@@ -817,7 +817,7 @@ impl<'a> Parser<'a> {
         Ok(lhs)
     }
 
-    fn dur_unary(&mut self) -> R<DurExpr> {
+    fn dur_unary(&mut self) -> ParseResult<DurExpr> {
         let t = self.peek().clone();
         if matches!(t.kind, T::Add | T::Sub) {
             self.next();
@@ -846,7 +846,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn dur_atom(&mut self) -> R<DurExpr> {
+    fn dur_atom(&mut self) -> ParseResult<DurExpr> {
         let t = self.peek().clone();
         match t.kind {
             T::Number => {
@@ -916,7 +916,7 @@ impl<'a> Parser<'a> {
     }
 
     /// After `offset`: a signed atom.
-    fn offset_duration(&mut self) -> R<DurExpr> {
+    fn offset_duration(&mut self) -> ParseResult<DurExpr> {
         let t = self.peek().clone();
         let (neg, start) = match t.kind {
             T::Add | T::Sub => {
@@ -942,7 +942,7 @@ impl<'a> Parser<'a> {
         Ok(d)
     }
 
-    fn set_offset(&mut self, mut e: Expr, d: DurExpr) -> R<Expr> {
+    fn set_offset(&mut self, mut e: Expr, d: DurExpr) -> ParseResult<Expr> {
         let end = self.last_closing;
         let Some((offset, _, span)) = modifiers(&mut e) else {
             return Err(self.error(
@@ -958,7 +958,7 @@ impl<'a> Parser<'a> {
         Ok(e)
     }
 
-    fn set_at(&mut self, e: Expr) -> R<Expr> {
+    fn set_at(&mut self, e: Expr) -> ParseResult<Expr> {
         let t = self.peek().clone();
         let at = match t.kind {
             T::Start | T::End => {
@@ -1025,17 +1025,17 @@ fn modifiers(e: &mut Expr) -> Option<(&mut Option<DurExpr>, &mut Option<At>, &mu
 }
 
 /// The type check (Prometheus's `checkAST`), after a successful parse.
-fn check(src: &str, e: &Expr) -> R<ValueType> {
+fn check(src: &str, e: &Expr) -> ParseResult<ValueType> {
     super::deep(|| check_node(src, e))
 }
 
-fn check_node(src: &str, e: &Expr) -> R<ValueType> {
+fn check_node(src: &str, e: &Expr) -> ParseResult<ValueType> {
     let err = |span: Span, message: String| ParseError {
         span,
         position: position(src, span.start),
         message,
     };
-    let expect = |e: &Expr, want: ValueType, context: &str| -> R<()> {
+    let expect = |e: &Expr, want: ValueType, context: &str| -> ParseResult<()> {
         let t = check(src, e)?;
         if t != want {
             return Err(err(
