@@ -245,6 +245,35 @@ fn crate_message(e: &regex::Error, anchored: &str) -> String {
     }
 }
 
+/// Syntax Go refuses that the regex crate would take (or that the translation meets first),
+/// each with the part of the pattern Go's message quotes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum GoSyntax {
+    NestedRepeat(String),
+    RepeatCount(String),
+    PerlSyntax(String),
+    Escape(String),
+    TrailingBackslash,
+    NamedCapture(String),
+    MissingBracket(String),
+}
+
+impl fmt::Display for GoSyntax {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GoSyntax::NestedRepeat(t) => write!(f, "invalid nested repetition operator: `{t}`"),
+            GoSyntax::RepeatCount(t) => write!(f, "invalid repeat count: `{t}`"),
+            GoSyntax::PerlSyntax(t) => write!(f, "invalid or unsupported Perl syntax: `{t}`"),
+            GoSyntax::Escape(t) => write!(f, "invalid escape sequence: `{t}`"),
+            GoSyntax::TrailingBackslash => {
+                f.write_str("trailing backslash at end of expression: ``")
+            }
+            GoSyntax::NamedCapture(t) => write!(f, "invalid named capture: `{t}`"),
+            GoSyntax::MissingBracket(t) => write!(f, "missing closing ]: `{t}`"),
+        }
+    }
+}
+
 /// An anchored pattern in the regex crate's syntax and the names of its groups.
 struct Translation {
     pattern: String,
@@ -255,7 +284,7 @@ struct Translation {
 /// (see [`Regex`]); Go's message (without its `error parsing regexp: ` prefix) for syntax Go
 /// rejects. The anchored text is what is translated, as Go compiles it: a `\Q` without `\E`
 /// runs over the closing `)$`.
-fn translate(pattern: &str) -> Result<Translation, String> {
+fn translate(pattern: &str) -> Result<Translation, GoSyntax> {
     let anchored = format!("^(?s:{pattern})$");
     let plain = !pattern
         .bytes()
@@ -338,7 +367,7 @@ fn translate(pattern: &str) -> Result<Translation, String> {
             let op = &before[..before.len() - t.len()];
             if let Some(prev) = last_repeat {
                 // Go shows both operators: `**`, `{2}*`.
-                return Err(format!("invalid nested repetition operator: `{prev}{op}`"));
+                return Err(GoSyntax::NestedRepeat(format!("{prev}{op}")));
             }
             last_repeat = Some(op);
         } else {
@@ -376,17 +405,17 @@ fn has_stacked_repeat(s: &str) -> bool {
 
 /// After `(?`: a group name (`P<name>` or `<name>`) and the rest, or `None` when this is a
 /// flag group. Go's rule: a name is a non-empty run of letters, digits and `_`.
-fn group_name(s: &str) -> Result<Option<(&str, &str)>, String> {
+fn group_name(s: &str) -> Result<Option<(&str, &str)>, GoSyntax> {
     let Some(body) = s.strip_prefix("P<").or_else(|| s.strip_prefix('<')) else {
         return Ok(None);
     };
     let Some(end) = body.find('>') else {
-        return Err(format!("invalid named capture: `(?{s}`"));
+        return Err(GoSyntax::NamedCapture(format!("(?{s}")));
     };
     let name = &body[..end];
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         let written = &s[..s.len() - body.len() + end + 1];
-        return Err(format!("invalid named capture: `(?{written}`"));
+        return Err(GoSyntax::NamedCapture(format!("(?{written}")));
     }
     Ok(Some((name, &body[end + 1..])))
 }
@@ -394,13 +423,8 @@ fn group_name(s: &str) -> Result<Option<(&str, &str)>, String> {
 /// After `(?` of a flag group: Go knows only `i`, `m`, `s` and `U`, then at most one `-`
 /// with at least one flag after it, up to `)` or `:`. Go's message shows the text up to the
 /// character it stopped at.
-fn check_flags(s: &str) -> Result<(), String> {
-    let bad = |n: usize| {
-        Err(format!(
-            "invalid or unsupported Perl syntax: `(?{}`",
-            &s[..n]
-        ))
-    };
+fn check_flags(s: &str) -> Result<(), GoSyntax> {
+    let bad = |n: usize| Err(GoSyntax::PerlSyntax(format!("(?{}", &s[..n])));
     let (mut negated, mut saw_flag) = (false, false);
     for (i, c) in s.char_indices() {
         let after = i + c.len_utf8();
@@ -419,7 +443,7 @@ fn check_flags(s: &str) -> Result<(), String> {
 
 /// A repetition `{n}`, `{n,}`, `{n,m}` (valid syntax): Go refuses counts over 1000 and
 /// `m < n`.
-fn check_repeat_count(rep: &str) -> Result<(), String> {
+fn check_repeat_count(rep: &str) -> Result<(), GoSyntax> {
     let inner = &rep[1..rep.len() - 1];
     let mut parts = inner.splitn(2, ',');
     let min = parts.next().unwrap_or("");
@@ -433,7 +457,7 @@ fn check_repeat_count(rep: &str) -> Result<(), String> {
     };
     let bad = lo > MAX_REPEAT as u64 || hi.is_some_and(|h| h > MAX_REPEAT as u64 || h < lo);
     if bad {
-        return Err(format!("invalid repeat count: `{rep}`"));
+        return Err(GoSyntax::RepeatCount(rep.to_string()));
     }
     Ok(())
 }
@@ -558,9 +582,9 @@ fn go_escape(s: &str) -> Option<(char, &str)> {
 }
 
 /// Go's message for an escape it rejects; `s` starts with the backslash.
-fn invalid_escape(s: &str) -> String {
+fn invalid_escape(s: &str) -> GoSyntax {
     let n = 1 + s[1..].chars().next().map_or(0, char::len_utf8);
-    format!("invalid escape sequence: `{}`", &s[..n])
+    GoSyntax::Escape(s[..n].to_string())
 }
 
 /// A Perl class escape `\d \D \s \S \w \W` at the start of `s` (which starts with `\`),
@@ -608,10 +632,10 @@ fn unicode_class<'s>(s: &'s str, out: &mut String) -> Option<&'s str> {
 }
 
 /// An escape outside a class; `s` starts with `\`. Returns the rest.
-fn top_escape<'s>(s: &'s str, out: &mut String) -> Result<&'s str, String> {
+fn top_escape<'s>(s: &'s str, out: &mut String) -> Result<&'s str, GoSyntax> {
     let t = &s[1..];
     match t.as_bytes().first() {
-        None => return Err("trailing backslash at end of expression: ``".into()),
+        None => return Err(GoSyntax::TrailingBackslash),
         Some(b'b') => {
             out.push_str("(?-u:\\b)");
             return Ok(&t[1..]);
@@ -648,7 +672,7 @@ fn top_escape<'s>(s: &'s str, out: &mut String) -> Result<&'s str, String> {
 }
 
 /// A class member character (`s` not empty): an escape or a character.
-fn class_char(s: &str) -> Result<(char, &str), String> {
+fn class_char(s: &str) -> Result<(char, &str), GoSyntax> {
     if let Some(t) = s.strip_prefix('\\') {
         return go_escape(t).ok_or_else(|| invalid_escape(s));
     }
@@ -658,7 +682,7 @@ fn class_char(s: &str) -> Result<(char, &str), String> {
 
 /// A bracketed class at the start of `s` (which starts with `[`), parsed as Go parses it and
 /// re-emitted with every member escaped. Returns the rest.
-fn class<'s>(s: &'s str, out: &mut String) -> Result<&'s str, String> {
+fn class<'s>(s: &'s str, out: &mut String) -> Result<&'s str, GoSyntax> {
     out.push('[');
     let mut t = &s[1..];
     if let Some(r) = t.strip_prefix('^') {
@@ -668,7 +692,7 @@ fn class<'s>(s: &'s str, out: &mut String) -> Result<&'s str, String> {
     let mut first = true;
     loop {
         if t.is_empty() {
-            return Err(format!("missing closing ]: `{s}`"));
+            return Err(GoSyntax::MissingBracket(s.to_string()));
         }
         if t.starts_with(']') && !first {
             out.push(']');

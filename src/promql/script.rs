@@ -94,16 +94,59 @@ pub enum SeqValue {
 /// parsed and loaded).
 pub const MAX_VALUES: usize = 10_000_000;
 
+/// Why a series description (`metric{a="b"} 1 2+3x4 _ stale`) does not parse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NotationError {
+    UnterminatedLabels,
+    UnterminatedHistogram,
+    /// The label part does not start with a name or `{`; what it starts with.
+    ExpectedName(String),
+    /// A token out of place inside the braces.
+    InLabels(String),
+    /// A token after the closing brace and before the values.
+    AfterLabels(String),
+    Labels(crate::model::LabelsError),
+    Value(String),
+    Repetition(String),
+    /// More than [`MAX_VALUES`] values.
+    TooManyValues,
+}
+
+impl std::fmt::Display for NotationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotationError::UnterminatedLabels => f.write_str("unterminated label set"),
+            NotationError::UnterminatedHistogram => f.write_str("unterminated histogram"),
+            NotationError::ExpectedName(t) => write!(f, "expected a metric name, found {t}"),
+            NotationError::InLabels(t) => write!(f, "unexpected {t} in label set"),
+            NotationError::AfterLabels(t) => write!(f, "unexpected {t} after the label set"),
+            NotationError::Labels(e) => e.fmt(f),
+            NotationError::Value(v) => write!(f, "invalid series value {v:?}"),
+            NotationError::Repetition(item) => {
+                write!(f, "invalid repetition in series values: {item:?}")
+            }
+            NotationError::TooManyValues => {
+                write!(f, "series values expand to more than {MAX_VALUES} values")
+            }
+        }
+    }
+}
+
+impl std::error::Error for NotationError {}
+
 /// Parses a series description: `metric{a="b"} 1 2+3x4 _ stale`.
-pub fn parse_series(line: &str) -> Result<(Labels, Vec<SeqValue>), String> {
+pub fn parse_series(line: &str) -> Result<(Labels, Vec<SeqValue>), NotationError> {
     let mut budget = MAX_VALUES;
     parse_series_within(line, &mut budget)
 }
 
 /// [`parse_series`], taking the values from `budget` (what is left of [`MAX_VALUES`]).
-fn parse_series_within(line: &str, budget: &mut usize) -> Result<(Labels, Vec<SeqValue>), String> {
+fn parse_series_within(
+    line: &str,
+    budget: &mut usize,
+) -> Result<(Labels, Vec<SeqValue>), NotationError> {
     let line = line.trim();
-    let split = labels_end(line).ok_or_else(|| "unterminated label set".to_string())?;
+    let split = labels_end(line).ok_or(NotationError::UnterminatedLabels)?;
     let (lpart, vpart) = line.split_at(split);
     let labels = parse_labels(lpart.trim())?;
     let mut values = Vec::new();
@@ -112,7 +155,7 @@ fn parse_series_within(line: &str, budget: &mut usize) -> Result<(Labels, Vec<Se
         if rest.starts_with("{{") {
             let end = rest
                 .find("}}")
-                .ok_or_else(|| "unterminated histogram".to_string())?;
+                .ok_or(NotationError::UnterminatedHistogram)?;
             let mut tail = &rest[end + 2..];
             let mut count = 1u64;
             // `{{...}}x3`, `{{...}}+{{...}}x3`
@@ -179,7 +222,7 @@ fn labels_end(line: &str) -> Option<usize> {
 }
 
 /// Parses `name`, `name{a="b"}`, `{__name__="x", a="b"}` or `{}` into labels.
-pub fn parse_labels(s: &str) -> Result<Labels, String> {
+pub fn parse_labels(s: &str) -> Result<Labels, NotationError> {
     if s.is_empty() {
         return Ok(Labels::new());
     }
@@ -189,10 +232,7 @@ pub fn parse_labels(s: &str) -> Result<Labels, String> {
     let text = |t: &super::lex::Token| t.text(s).to_string();
     if toks[i].kind != T::LBrace {
         if !toks[i].kind.is_metric_identifier() {
-            return Err(format!(
-                "expected a metric name, found {}",
-                toks[i].describe(s)
-            ));
+            return Err(NotationError::ExpectedName(toks[i].describe(s)));
         }
         pairs.push(Label {
             name: METRIC_NAME.into(),
@@ -228,30 +268,24 @@ pub fn parse_labels(s: &str) -> Result<Labels, String> {
                         });
                         i += 1;
                     } else {
-                        return Err(format!(
-                            "unexpected {} in label set",
-                            toks[i + 1].describe(s)
-                        ));
+                        return Err(NotationError::InLabels(toks[i + 1].describe(s)));
                     }
                     if toks[i].kind == T::Comma {
                         i += 1;
                     }
                 }
-                _ => return Err(format!("unexpected {} in label set", t.describe(s))),
+                _ => return Err(NotationError::InLabels(t.describe(s))),
             }
         }
     }
     if toks[i].kind != T::Eof {
-        return Err(format!(
-            "unexpected {} after the label set",
-            toks[i].describe(s)
-        ));
+        return Err(NotationError::AfterLabels(toks[i].describe(s)));
     }
     pairs.retain(|l| !l.value.is_empty());
-    Labels::from_pairs(pairs.into_iter().map(|l| (l.name, l.value))).map_err(|e| e.to_string())
+    Labels::from_pairs(pairs.into_iter().map(|l| (l.name, l.value))).map_err(NotationError::Labels)
 }
 
-fn parse_value(s: &str) -> Result<f64, String> {
+fn parse_value(s: &str) -> Result<f64, NotationError> {
     if s == "stale" {
         return Ok(stale_nan());
     }
@@ -263,23 +297,21 @@ fn parse_value(s: &str) -> Result<f64, String> {
             return Ok(ms as f64 / 1000.0);
         }
     }
-    Err(format!("invalid series value {s:?}"))
+    Err(NotationError::Value(s.to_string()))
 }
 
 /// Takes `n` values from `budget`, or fails if fewer are left.
-fn take(budget: &mut usize, n: u64) -> Result<(), String> {
+fn take(budget: &mut usize, n: u64) -> Result<(), NotationError> {
     match usize::try_from(n) {
         Ok(n) if n <= *budget => {
             *budget -= n;
             Ok(())
         }
-        _ => Err(format!(
-            "series values expand to more than {MAX_VALUES} values"
-        )),
+        _ => Err(NotationError::TooManyValues),
     }
 }
 
-fn parse_item(item: &str, budget: &mut usize) -> Result<Vec<SeqValue>, String> {
+fn parse_item(item: &str, budget: &mut usize) -> Result<Vec<SeqValue>, NotationError> {
     if item == "_" {
         take(budget, 1)?;
         return Ok(vec![SeqValue::Omitted]);
@@ -287,7 +319,7 @@ fn parse_item(item: &str, budget: &mut usize) -> Result<Vec<SeqValue>, String> {
     if let Some(n) = item.strip_prefix("_x") {
         let n: u64 = n
             .parse()
-            .map_err(|_| format!("invalid repetition {item:?}"))?;
+            .map_err(|_| NotationError::Repetition(item.to_string()))?;
         take(budget, n)?;
         return Ok(vec![SeqValue::Omitted; n as usize]);
     }
@@ -295,7 +327,7 @@ fn parse_item(item: &str, budget: &mut usize) -> Result<Vec<SeqValue>, String> {
         Some(i) => {
             let n: u64 = item[i + 1..]
                 .parse()
-                .map_err(|_| format!("invalid repetition in series values: {item:?}"))?;
+                .map_err(|_| NotationError::Repetition(item.to_string()))?;
             (&item[..i], Some(n))
         }
         _ => (item, None),
@@ -456,7 +488,9 @@ fn parse_script(text: &str) -> Result<Vec<Cmd>, ScriptError> {
                     i += 1;
                     continue;
                 }
-                series.push(parse_series_within(line, &mut budget).map_err(|m| err(i, m))?);
+                series.push(
+                    parse_series_within(line, &mut budget).map_err(|m| err(i, m.to_string()))?,
+                );
                 i += 1;
             }
             cmds.push(Cmd::Load {
@@ -578,7 +612,7 @@ fn parse_script(text: &str) -> Result<Vec<Cmd>, ScriptError> {
                     break;
                 }
                 let (labels, vals) =
-                    parse_series_within(def, &mut budget).map_err(|m| err(i, m))?;
+                    parse_series_within(def, &mut budget).map_err(|m| err(i, m.to_string()))?;
                 if vals.contains(&SeqValue::Histogram) {
                     c.has_histogram = true;
                 }

@@ -151,8 +151,7 @@ impl Dir {
         for (name, path) in read_dir(&self.tombstones())? {
             if name.strip_suffix(".json").and_then(parse_seq).is_some() {
                 let text = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-                let t = Tombstone::from_json(&text)
-                    .map_err(|e| Error::corrupt(&path, Corruption(e)))?;
+                let t = Tombstone::from_json(&text).map_err(|e| Error::corrupt(&path, e))?;
                 l.tombstones.push(t);
             }
         }

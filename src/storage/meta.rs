@@ -16,6 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Corruption;
 use crate::model::matcher::{parse_selector, Matcher};
 use crate::model::Labels;
 
@@ -93,15 +94,18 @@ impl Tombstone {
         serde_json::to_string(&j).expect("serializable")
     }
 
-    pub fn from_json(s: &str) -> Result<Tombstone, String> {
-        let j: TombstoneJson = serde_json::from_str(s).map_err(|e| e.to_string())?;
+    pub fn from_json(s: &str) -> Result<Tombstone, Corruption> {
+        let j: TombstoneJson = serde_json::from_str(s).map_err(|e| Corruption(e.to_string()))?;
         if j.version != 1 {
-            return Err(format!("unknown tombstone version {}", j.version));
+            return Err(Corruption(format!(
+                "unknown tombstone version {}",
+                j.version
+            )));
         }
         let selectors = j
             .selectors
             .iter()
-            .map(|s| parse_selector(s).map_err(|e| format!("selector {s:?}: {e}")))
+            .map(|s| parse_selector(s).map_err(|e| Corruption(format!("selector {s:?}: {e}"))))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Tombstone {
             seq: j.seq,
