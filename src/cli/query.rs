@@ -159,9 +159,11 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
     let stdout = io::stdout();
     let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let chart = ChartOptions {
+        // COLUMNS wins (as for other tools), then the terminal's width, then 100.
         width: std::env::var("COLUMNS")
             .ok()
             .and_then(|c| c.parse().ok())
+            .or_else(|| terminal_size::terminal_size_of(&stdout).map(|(w, _)| w.0 as usize))
             .unwrap_or(100),
         height: 20,
         color,

@@ -14,7 +14,7 @@ use std::hash::{Hash, Hasher};
 use std::io::{self, BufRead};
 
 use super::{Entry, Error, Format, ParseError, Parser, SampleRef};
-use crate::model::hash::FoldHasher;
+use crate::model::hash::fold_hasher;
 use crate::model::MetricType;
 
 /// One finding: the family and what is wrong with it.
@@ -164,7 +164,7 @@ impl Linter {
                 f.camel_label = true;
             }
         }
-        let mut h = FoldHasher::default();
+        let mut h = fold_hasher();
         (s.name, s.labels.set_hash(None), s.timestamp).hash(&mut h);
         if !f.series.insert(h.finish()) {
             f.duplicate = true;

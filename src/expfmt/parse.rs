@@ -30,7 +30,7 @@ use winnow::Parser as _;
 use super::number::{parse_go_float, parse_om_timestamp, parse_om_value, parse_text_timestamp};
 use super::rules::{Rule, Rules, SampleFacts};
 use super::{Error, ErrorKind, Expect, Format, Found, ParseError, Strictness, MAX_LINE};
-use crate::model::hash::FoldHasher;
+use crate::model::hash::fold_hasher;
 use crate::model::{Labels, LabelsError, MetricType, METRIC_NAME};
 
 /// One item of an exposition.
@@ -108,7 +108,7 @@ impl<'a> LabelsRef<'a> {
             if Some(n) == skip {
                 continue;
             }
-            let mut h = FoldHasher::default();
+            let mut h = fold_hasher();
             n.hash(&mut h);
             v.hash(&mut h);
             acc = acc.wrapping_add(h.finish());

@@ -359,7 +359,7 @@ fn ratio_offset(l: &Labels) -> f64 {
             data.extend_from_slice(s.as_bytes());
         }
     }
-    crate::model::hash::xxhash64(&data, 0) as f64 / u64::MAX as f64
+    crate::model::hash::stable_hash(&data) as f64 / u64::MAX as f64
 }
 
 fn k_aggregate<S: Storage>(

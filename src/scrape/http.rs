@@ -8,6 +8,7 @@
 //! Credentials are read from their files at every request, as Prometheus does, so a rotated
 //! token is picked up by the next round.
 
+use base64::Engine as _;
 use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
@@ -335,7 +336,7 @@ impl Client {
             let pass = secret(password, password_file, "password")?;
             return Ok(Some(format!(
                 "Basic {}",
-                base64(format!("{user}:{pass}").as_bytes())
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
             )));
         }
         if let Some(Authorization {
@@ -375,43 +376,4 @@ fn transport(url: &str, e: ureq::Error) -> Error {
         e => e.to_string().replace('\n', " "),
     };
     Error::Transport(format!("Get {url:?}: {why}"))
-}
-
-/// Standard base64 with padding (for `Authorization: Basic`).
-fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_rfc4648_vectors() {
-        for (i, o) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(i.as_bytes()), o);
-        }
-    }
 }

@@ -19,7 +19,7 @@
 //!
 //! ```text
 //! ┌──────────────────────────┬────────────────┬────────────────┬──────────────────────┐
-//! │ magic "PBSCRST1" (8 B)   │ len u32 LE     │ CRC-32C u32 LE │ zstd frame (len B)   │
+//! │ magic "PBSCRST2" (8 B)   │ len u32 LE     │ CRC-32C u32 LE │ zstd frame (len B)   │
 //! └──────────────────────────┴────────────────┴────────────────┴──────────────────────┘
 //! the CRC covers the zstd frame; the frame holds:
 //! ┌────────────────────┬──────────────┬─────────────────────────────────────────────────┐
@@ -30,6 +30,9 @@
 //! labels:  k (uvarint) │ k × (name string, value string)
 //! string:  len (uvarint) │ UTF-8 bytes
 //! ```
+//!
+//! Every hash here is XXH64, whose values are fixed by its specification: a state written by
+//! one version of prombox is read by the next.
 //!
 //! The tracked series are compared by hash ([`series_hash`]); their label sets are kept
 //! encoded and only decoded for the few that went stale, so a round over many targets
@@ -42,13 +45,18 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::model::hash::FoldHasher;
+use std::cell::RefCell;
+
+use crate::model::hash::stable_hash;
 use crate::model::{Label, Labels};
 use crate::storage::chunk::{put_uvarint, Cursor};
-use crate::storage::crc::crc32c;
 use crate::storage::Corruption;
+use crc32c::crc32c;
 
-const MAGIC: &[u8; 8] = b"PBSCRST1";
+/// Version 2: every hash is XXH64. Version 1 files (hashes of another function, under other
+/// names) cannot be used and are removed by the next full round.
+const MAGIC: &[u8; 8] = b"PBSCRST2";
+const OLD_MAGICS: [&[u8; 8]; 1] = [b"PBSCRST1"];
 
 /// One target as its last scrape left it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -90,17 +98,21 @@ impl TargetState {
     }
 }
 
-/// The hash that identifies a series between runs.
+/// The hash that identifies a series between runs: XXH64 of `name 0xff value 0xff ...`
+/// (stable across versions, as a hash kept in a file must be).
 pub fn series_hash(l: &Labels) -> u64 {
-    use std::hash::Hasher;
-    let mut h = FoldHasher::default();
-    for x in l.iter() {
-        h.write(x.name.as_bytes());
-        h.write_u8(0xff);
-        h.write(x.value.as_bytes());
-        h.write_u8(0xff);
-    }
-    h.finish()
+    thread_local!(static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) });
+    BUF.with(|b| {
+        let mut b = b.borrow_mut();
+        b.clear();
+        for x in l.iter() {
+            b.extend_from_slice(x.name.as_bytes());
+            b.push(0xff);
+            b.extend_from_slice(x.value.as_bytes());
+            b.push(0xff);
+        }
+        stable_hash(&b)
+    })
 }
 
 /// A job's state.
@@ -112,19 +124,14 @@ pub struct JobState {
 
 /// The hash that names a job's files.
 pub fn job_id(job: &str) -> String {
-    use std::hash::Hasher;
-    let mut h = FoldHasher::default();
-    h.write(job.as_bytes());
-    format!("{:016x}", h.finish())
+    format!("{:016x}", stable_hash(job.as_bytes()))
 }
 
 /// The key of a target: its labels (all of them) and URL.
 pub fn target_key(labels: &Labels, url: &str) -> u64 {
-    use std::hash::Hasher;
-    let mut h = FoldHasher::default();
-    h.write_u64(series_hash(labels));
-    h.write(url.as_bytes());
-    h.finish()
+    let mut b = series_hash(labels).to_le_bytes().to_vec();
+    b.extend_from_slice(url.as_bytes());
+    stable_hash(&b)
 }
 
 fn put_str(b: &mut Vec<u8>, s: &str) {
@@ -264,7 +271,8 @@ pub fn load(data: &Path, job: &str) -> JobState {
 }
 
 /// The jobs with a state file other than `configured` (jobs gone from the config); only
-/// their files are read.
+/// their files are read. State files of an older format are removed: their names and hashes
+/// come from another hash function, so no job can use them.
 pub fn other_jobs(data: &Path, configured: &[&str]) -> Vec<String> {
     let Ok(rd) = fs::read_dir(dir(data)) else {
         return Vec::new();
@@ -280,10 +288,18 @@ pub fn other_jobs(data: &Path, configured: &[&str]) -> Vec<String> {
         if p.extension().is_some_and(|x| x == "state")
             && !known.iter().any(|k| name.to_str() == Some(k))
         {
-            if let Ok(Ok(s)) = fs::read(&p).map(|b| decode(&b)) {
-                if !configured.contains(&s.job.as_str()) {
-                    out.push(s.job);
+            match fs::read(&p) {
+                Ok(b) if OLD_MAGICS.iter().any(|m| b.starts_with(*m)) => {
+                    let _ = fs::remove_file(&p);
                 }
+                Ok(b) => {
+                    if let Ok(s) = decode(&b) {
+                        if !configured.contains(&s.job.as_str()) {
+                            out.push(s.job);
+                        }
+                    }
+                }
+                Err(_) => {}
             }
         }
     }
@@ -375,6 +391,32 @@ mod tests {
         drop(lk);
         remove(&d, "j").unwrap();
         assert!(other_jobs(&d, &[]).is_empty());
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    /// The hashes on disk are XXH64, fixed by its specification: these values must never
+    /// change, or states written by one version would be misread by the next.
+    #[test]
+    fn hashes_are_stable() {
+        let l = Labels::from_pairs([("__name__", "up"), ("job", "node")]).unwrap();
+        assert_eq!(
+            series_hash(&l),
+            stable_hash(b"__name__\xffup\xffjob\xffnode\xff")
+        );
+        assert_eq!(job_id("node"), format!("{:016x}", stable_hash(b"node")));
+        assert_eq!(stable_hash(b"node"), 14_580_695_937_169_233_336);
+    }
+
+    /// A state file of the previous format is removed by a full round, not left behind.
+    #[test]
+    fn old_format_state_is_removed() {
+        let d = std::env::temp_dir().join(format!("prombox-state-old-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(dir(&d)).unwrap();
+        let old = dir(&d).join("0123456789abcdef.state");
+        fs::write(&old, b"PBSCRST1\0\0\0\0\0\0\0\0").unwrap();
+        assert!(other_jobs(&d, &["j"]).is_empty());
+        assert!(!old.exists());
         let _ = fs::remove_dir_all(&d);
     }
 }

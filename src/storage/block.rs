@@ -45,11 +45,11 @@ use std::sync::{Arc, Mutex};
 use memmap2::Mmap;
 
 use super::chunk::{self, put_uvarint, put_varint, Cursor};
-use super::crc::crc32c;
 use super::meta::{BlockMeta, Stats};
 use super::{Corruption, Error, Result};
 use crate::model::matcher::Matcher;
 use crate::model::{Label, Labels, Sample};
+use crc32c::crc32c;
 
 /// Chunks never span an aligned window of this size.
 pub const CHUNK_WINDOW: i64 = 2 * 3_600_000;

@@ -15,13 +15,13 @@ use super::dir::Dir;
 use super::segment::SegmentWriter;
 use super::{Error, Result};
 use crate::expfmt::{self, Entry, Format, LabelsRef, ParseError, Parser, Strictness};
-use crate::model::hash::{FoldHasher, IdHasher};
+use crate::model::hash::{fold_hasher, IdHasher};
 use crate::model::{Labels, Sample, METRIC_NAME};
 
 const SEGMENT_CHUNK: usize = 240;
 
 fn text_hash(s: &str) -> u64 {
-    let mut h = FoldHasher::default();
+    let mut h = fold_hasher();
     h.write(s.as_bytes());
     h.finish()
 }
@@ -114,7 +114,7 @@ pub struct Ingester {
 }
 
 fn pair_hash(n: &str, v: &str) -> u64 {
-    let mut h = FoldHasher::default();
+    let mut h = fold_hasher();
     n.hash(&mut h);
     v.hash(&mut h);
     h.finish()

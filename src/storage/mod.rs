@@ -25,7 +25,7 @@
 //!
 //! Formats: segments in [`segment`], blocks (index and chunk files) in [`block`], chunk
 //! encodings in [`chunk`], tombstones and block meta in [`meta`]. Every record, frame and index
-//! section carries a CRC-32C ([`crc`]).
+//! section carries a CRC-32C (the Castagnoli polynomial, as in Prometheus's TSDB; `crc32c` crate).
 //!
 //! # Sequence numbers and precedence
 //!
@@ -57,7 +57,6 @@
 pub mod block;
 pub mod chunk;
 pub mod compact;
-pub mod crc;
 mod db;
 mod dir;
 pub mod ingest;

@@ -24,10 +24,10 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 
 use super::chunk::{self, put_uvarint, put_varint, Cursor};
-use super::crc::{crc32c, update};
 use super::dir::{self, Dir};
 use super::{Corruption, Error, Result};
 use crate::model::{Label, Labels, Sample};
+use crc32c::{crc32c, crc32c_append};
 
 const MAGIC: &[u8; 4] = b"PBXW";
 const HEADER: usize = 8;
@@ -78,7 +78,7 @@ impl SegmentWriter {
 
     fn record(&mut self, kind: u8) -> Result<()> {
         let len = self.buf.len() as u32;
-        let crc = update(crc32c(&[kind]), &self.buf);
+        let crc = crc32c_append(crc32c(&[kind]), &self.buf);
         let mut head = [0u8; 9];
         head[..4].copy_from_slice(&len.to_le_bytes());
         head[4..8].copy_from_slice(&crc.to_le_bytes());
