@@ -8,11 +8,12 @@ cd "$(dirname "$0")/../.."
 min_mb=${1:-100}
 runs=${2:-3}
 input=target/bench/expfmt-${min_mb}mb.prom
+# Needs: promtool (Debian package prometheus), hyperfine, python3, GNU time, ../shared.
+for tool in promtool hyperfine python3 /usr/bin/time; do
+  command -v $tool >/dev/null || { echo "expfmt.sh: $tool not installed (apt-get install prometheus hyperfine python3 time)" >&2; exit 2; }
+done
 mkdir -p target/bench
 [ -s "$input" ] || tests/bench/gen_expfmt.sh "$input" "$min_mb"
-for tool in promtool hyperfine python3; do
-  command -v $tool >/dev/null || { echo "expfmt.sh: $tool not installed (apt-get install prometheus hyperfine)" >&2; exit 2; }
-done
 cargo build --release --quiet
 bin=target/release/prombox
 bytes=$(stat -c %s "$input")

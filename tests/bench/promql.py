@@ -103,10 +103,18 @@ def main():
             print(f"promql.py: {tool} not installed (apt-get install prometheus curl)",
                   file=sys.stderr)
             sys.exit(2)
+    if not os.access(prombox, os.X_OK):
+        print(f"promql.py: {prombox} not found (cargo build --release, or set PROMBOX)",
+              file=sys.stderr)
+        sys.exit(2)
+    if not os.path.exists(dataset):
+        print(f"promql.py: no dataset {dataset} "
+              "(bash ../shared/datasets/make.sh target/datasets all)", file=sys.stderr)
+        sys.exit(2)
     with_vm = shutil.which("victoria-metrics") is not None
     if not with_vm:
-        print("promql.py: victoria-metrics not installed: its column is left out",
-              file=sys.stderr)
+        print("promql.py: victoria-metrics not installed (apt-get install victoria-metrics): "
+              "its column is left out", file=sys.stderr)
     stats = json.load(open(dataset[: -len(".om")] + ".stats.json"))
     start = math.ceil(stats["mint_ms"] / 1000)
     end = math.floor(stats["maxt_ms"] / 1000)

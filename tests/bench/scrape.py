@@ -138,9 +138,23 @@ def query(data, q):
     return json.loads(out.stdout)["data"]["result"]
 
 
+def check_tools():
+    """Everything the run needs, before anything starts."""
+    for tool, package in (("prometheus-node-exporter", "prometheus-node-exporter"),
+                          ("prometheus", "prometheus")):
+        if not shutil.which(tool):
+            print(f"scrape.py: {tool} not installed (apt-get install {package})", file=sys.stderr)
+            sys.exit(2)
+    if not os.access(PROMBOX, os.X_OK):
+        print(f"scrape.py: {PROMBOX} not found (cargo build --release, or set PROMBOX)",
+              file=sys.stderr)
+        sys.exit(2)
+
+
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 7
+    check_tools()
     body = exposition()
     series = sum(1 for l in body.decode().splitlines() if l and not l.startswith("#"))
     port = serve(body)
