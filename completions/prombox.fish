@@ -57,7 +57,7 @@ complete -c prombox -n "__fish_prombox_using_subcommand check; and __fish_seen_s
 complete -c prombox -n "__fish_prombox_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "metrics" -d 'Validate expositions and lint them like promtool\'s check metrics'
 complete -c prombox -n "__fish_prombox_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "config" -d 'Validate Prometheus configuration files like promtool\'s check config'
 complete -c prombox -n "__fish_prombox_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c prombox -n "__fish_prombox_using_subcommand store" -l data -d 'The data dir (created if missing)' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand store" -l data -d 'The data dir (`store` and `scrape` create it)' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand store" -l label -d 'Set a label on every series, replacing one of the same name (repeatable)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand store" -l format -d 'Input format' -r -f -a "auto\t'OpenMetrics if the input ends with `# EOF`, text otherwise'
 text\t'Prometheus text format 0.0.4'
@@ -66,19 +66,19 @@ complete -c prombox -n "__fish_prombox_using_subcommand store" -l skip-invalid -
 complete -c prombox -n "__fish_prombox_using_subcommand store" -s v -l verbose -d 'Print what was stored even when stderr is not a terminal'
 complete -c prombox -n "__fish_prombox_using_subcommand store" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c prombox -n "__fish_prombox_using_subcommand store" -s V -l version -d 'Print version'
-complete -c prombox -n "__fish_prombox_using_subcommand compact" -l data -d 'The data dir' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand compact" -l data -d 'The data dir (`store` and `scrape` create it)' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand compact" -l retention -d 'Delete blocks entirely older than this before the newest sample (PromQL duration)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand compact" -l retention-size -d 'Delete the oldest blocks until the data dir fits (e.g. 10GiB; KB, MB… are 1024-based)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand compact" -s q -l quiet -d 'Print nothing, even on a terminal'
 complete -c prombox -n "__fish_prombox_using_subcommand compact" -s v -l verbose -d 'Print what was done even when stderr is not a terminal (under cron a successful run prints nothing)'
 complete -c prombox -n "__fish_prombox_using_subcommand compact" -s h -l help -d 'Print help'
 complete -c prombox -n "__fish_prombox_using_subcommand compact" -s V -l version -d 'Print version'
-complete -c prombox -n "__fish_prombox_using_subcommand inspect" -l data -d 'The data dir' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand inspect" -l data -d 'The data dir (`store` and `scrape` create it)' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand inspect" -l top -d 'How many metric names and label pairs to list (0: none)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand inspect" -l verify -d 'Check every checksum and decode every chunk; exit 1 on any corruption'
 complete -c prombox -n "__fish_prombox_using_subcommand inspect" -s h -l help -d 'Print help'
 complete -c prombox -n "__fish_prombox_using_subcommand inspect" -s V -l version -d 'Print version'
-complete -c prombox -n "__fish_prombox_using_subcommand export" -l data -d 'The data dir' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand export" -l data -d 'The data dir (`store` and `scrape` create it)' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand export" -l match -d 'Series selector (repeatable: series matching any; default: all series)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand export" -l start -d 'From this time: RFC 3339, Unix seconds, now, now-1h, or -1h (before now)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand export" -l end -d 'Up to this time, inclusive (the same forms)' -r
@@ -88,7 +88,7 @@ jsonl\t'One JSON object per series and line'
 csv\t'series,timestamp,value'"
 complete -c prombox -n "__fish_prombox_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c prombox -n "__fish_prombox_using_subcommand export" -s V -l version -d 'Print version'
-complete -c prombox -n "__fish_prombox_using_subcommand delete" -l data -d 'The data dir' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand delete" -l data -d 'The data dir (`store` and `scrape` create it)' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand delete" -l match -d 'Series selector (repeatable: a series matching any is deleted)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand delete" -l start -d 'From this time: RFC 3339, Unix seconds, now, now-1h, or -1h (before now)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand delete" -l end -d 'Up to this time, inclusive (the same forms)' -r
@@ -96,7 +96,7 @@ complete -c prombox -n "__fish_prombox_using_subcommand delete" -l since -d 'Fro
 complete -c prombox -n "__fish_prombox_using_subcommand delete" -s v -l verbose -d 'Say what was recorded even when stderr is not a terminal'
 complete -c prombox -n "__fish_prombox_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c prombox -n "__fish_prombox_using_subcommand delete" -s V -l version -d 'Print version'
-complete -c prombox -n "__fish_prombox_using_subcommand query" -l data -d 'The data dir' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand query" -l data -d 'The data dir (`store` and `scrape` create it)' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand query" -l time -d 'Evaluation time of an instant query: RFC 3339, Unix seconds, now, now-1h, or -30m (before now) [default: now]' -r
 complete -c prombox -n "__fish_prombox_using_subcommand query" -l start -d 'Start of a range query (the same forms as --time)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand query" -l since -d 'A range query over the last DURATION: `--since 1h` is `--start -1h`' -r
@@ -115,7 +115,7 @@ complete -c prombox -n "__fish_prombox_using_subcommand query" -l explain -d 'Pr
 complete -c prombox -n "__fish_prombox_using_subcommand query" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c prombox -n "__fish_prombox_using_subcommand query" -s V -l version -d 'Print version'
 complete -c prombox -n "__fish_prombox_using_subcommand series" -l match -d 'Series selector (repeatable: series matching any)' -r
-complete -c prombox -n "__fish_prombox_using_subcommand series" -l data -d 'The data dir' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand series" -l data -d 'The data dir (`store` and `scrape` create it)' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand series" -l start -d 'From this time: RFC 3339, Unix seconds, now, now-1h, or -1h (before now)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand series" -l end -d 'Up to this time, inclusive (the same forms)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand series" -l since -d 'From this long ago: `--since 1h` is `--start -1h`' -r
@@ -124,7 +124,7 @@ json\t'The Prometheus HTTP API response'"
 complete -c prombox -n "__fish_prombox_using_subcommand series" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c prombox -n "__fish_prombox_using_subcommand series" -s V -l version -d 'Print version'
 complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l config -d 'A Prometheus configuration file (its global and scrape_configs sections); without it, the built-in host collector is scraped as job "node"' -r -F
-complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l data -d 'The data dir (created if missing)' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l data -d 'The data dir (`store` and `scrape` create it)' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l output -d 'Write OpenMetrics with timestamps to FILE (`-`: standard output) instead of the data dir (--data and PROMBOX_DATA are then not used)' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l job -d 'Only these jobs (repeatable)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand scrape" -l concurrency -d 'The most targets scraped at once' -r
@@ -141,7 +141,7 @@ json\t'The HTTP API\'s response shape'"
 complete -c prombox -n "__fish_prombox_using_subcommand targets" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c prombox -n "__fish_prombox_using_subcommand targets" -s V -l version -d 'Print version'
 complete -c prombox -n "__fish_prombox_using_subcommand labels" -l match -d 'Only series matching this selector (repeatable: any)' -r
-complete -c prombox -n "__fish_prombox_using_subcommand labels" -l data -d 'The data dir' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand labels" -l data -d 'The data dir (`store` and `scrape` create it)' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand labels" -l start -d 'From this time: RFC 3339, Unix seconds, now, now-1h, or -1h (before now)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand labels" -l end -d 'Up to this time, inclusive (the same forms)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand labels" -l since -d 'From this long ago: `--since 1h` is `--start -1h`' -r

@@ -1,4 +1,5 @@
-//! `prombox check`: validate expositions and configuration files (and, later, rule files).
+//! `prombox check`: validate expositions (`check metrics`) and Prometheus configuration files
+//! (`check config`), with promtool's output and exit codes.
 
 use std::io::{self, Write};
 use std::path::PathBuf;

@@ -1,7 +1,6 @@
 //! `prombox compact`: segments → blocks, merging, tombstones, retention.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
 
 use anyhow::Context;
 
@@ -22,15 +21,8 @@ Examples:
 #[derive(clap::Args, Debug)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
-    /// The data dir.
-    #[arg(
-        long,
-        value_name = "DIR",
-        env = "PROMBOX_DATA",
-        hide_env_values = true,
-        default_value = "data"
-    )]
-    data: PathBuf,
+    #[command(flatten)]
+    data: super::DataDir,
     /// Delete blocks entirely older than this before the newest sample (PromQL duration).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
     retention: Option<i64>,
@@ -51,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
         retention: args.retention,
         retention_size: args.retention_size,
     };
-    let r = compact(&args.data, &opts).context("compact")?;
+    let r = compact(&args.data.path, &opts).context("compact")?;
     if args.quiet || !super::chatty(args.verbose) {
         return Ok(Status::Ok);
     }

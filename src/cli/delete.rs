@@ -1,7 +1,5 @@
 //! `prombox delete`: record a tombstone; `compact` applies it.
 
-use std::path::PathBuf;
-
 use anyhow::Context;
 
 use super::{parse_selector_arg, Status, Window};
@@ -18,15 +16,8 @@ Examples:
 #[derive(clap::Args, Debug)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
-    /// The data dir.
-    #[arg(
-        long,
-        value_name = "DIR",
-        env = "PROMBOX_DATA",
-        hide_env_values = true,
-        default_value = "data"
-    )]
-    data: PathBuf,
+    #[command(flatten)]
+    data: super::DataDir,
     /// Series selector (repeatable: a series matching any is deleted).
     #[arg(long = "match", value_name = "SELECTOR", required = true, value_parser = parse_selector_arg)]
     matches: Vec<Vec<Matcher>>,
@@ -41,7 +32,8 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<Status> {
     let (start, end) = args.window.resolve(crate::model::time::now_ms());
     let n = args.matches.len();
-    let seq = crate::storage::delete(&args.data, args.matches, start, end).context("delete")?;
+    let seq =
+        crate::storage::delete(&args.data.path, args.matches, start, end).context("delete")?;
     if super::chatty(args.verbose) {
         eprintln!(
             "delete: tombstone {seq} recorded for {n} selector(s); compact removes the samples"

@@ -1,7 +1,6 @@
 //! `prombox export`: stream samples out as OpenMetrics, JSON lines or CSV.
 
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
 
 use anyhow::Context;
 
@@ -39,15 +38,8 @@ enum OutFormat {
 #[derive(clap::Args, Debug)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
-    /// The data dir.
-    #[arg(
-        long,
-        value_name = "DIR",
-        env = "PROMBOX_DATA",
-        hide_env_values = true,
-        default_value = "data"
-    )]
-    data: PathBuf,
+    #[command(flatten)]
+    data: super::DataDir,
     /// Series selector (repeatable: series matching any; default: all series).
     #[arg(long = "match", value_name = "SELECTOR", value_parser = parse_selector_arg)]
     matches: Vec<Vec<Matcher>>,
@@ -59,7 +51,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
-    let db = Db::open(&args.data).context("export")?;
+    let db = Db::open(&args.data.path).context("export")?;
     let (mint, maxt) = args.window.resolve(crate::model::time::now_ms());
     let mut series: Vec<Series> = Vec::new();
     if args.matches.is_empty() {

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::path::PathBuf;
 
 use anyhow::Context;
 
@@ -23,15 +22,8 @@ Examples:
 #[derive(clap::Args, Debug)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
-    /// The data dir.
-    #[arg(
-        long,
-        value_name = "DIR",
-        env = "PROMBOX_DATA",
-        hide_env_values = true,
-        default_value = "data"
-    )]
-    data: PathBuf,
+    #[command(flatten)]
+    data: super::DataDir,
     /// Check every checksum and decode every chunk; exit 1 on any corruption.
     #[arg(long)]
     verify: bool,
@@ -41,7 +33,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
-    let db = match Db::open(&args.data) {
+    let db = match Db::open(&args.data.path) {
         Ok(db) => db,
         Err(e @ crate::storage::Error::Corrupt { .. }) if args.verify => {
             println!("{e}");

@@ -32,7 +32,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
     let sc = &args.scope;
-    let db = Db::open(&sc.data).context("labels")?;
+    let db = Db::open(&sc.data.path).context("labels")?;
     let window = sc.window.resolve(crate::model::time::now_ms());
     let set = matching(&db, &args.matches, window).context("labels")?;
     let mut values = BTreeSet::new();

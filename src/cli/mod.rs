@@ -166,6 +166,20 @@ pub(crate) fn parse_time_arg(s: &str) -> Result<TimeSpec, String> {
     TimeSpec::parse(s).map_err(|e| e.to_string())
 }
 
+/// `--data DIR`, shared by every command that reads or writes a data dir.
+#[derive(clap::Args, Clone, Debug)]
+pub(crate) struct DataDir {
+    /// The data dir (`store` and `scrape` create it).
+    #[arg(
+        long = "data",
+        value_name = "DIR",
+        env = "PROMBOX_DATA",
+        hide_env_values = true,
+        default_value = "data"
+    )]
+    pub(crate) path: std::path::PathBuf,
+}
+
 /// `--start`, `--end` and `--since`: a time window, absolute or relative to now.
 #[derive(clap::Args, Clone, Debug)]
 pub(crate) struct Window {
@@ -183,12 +197,17 @@ pub(crate) struct Window {
 impl Window {
     /// The window in milliseconds, relative times taken from `now`; an open end is unbounded.
     pub(crate) fn resolve(&self, now: i64) -> (i64, i64) {
-        let start = match (self.start, self.since) {
-            (Some(t), _) => t.resolve(now),
-            (None, Some(d)) => now.saturating_sub(d),
-            (None, None) => i64::MIN,
-        };
+        let start = start_of(self.start, self.since, now).unwrap_or(i64::MIN);
         (start, self.end.map_or(i64::MAX, |t| t.resolve(now)))
+    }
+}
+
+/// The start that `--start` or `--since` give, if either.
+pub(crate) fn start_of(start: Option<TimeSpec>, since: Option<i64>, now: i64) -> Option<i64> {
+    match (start, since) {
+        (Some(t), _) => Some(t.resolve(now)),
+        (None, Some(d)) => Some(now.saturating_sub(d)),
+        (None, None) => None,
     }
 }
 

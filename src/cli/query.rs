@@ -1,7 +1,6 @@
 //! `prombox query`: run a PromQL instant or range query over a data dir.
 
 use std::io::{self, BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 
@@ -53,15 +52,8 @@ pub struct Args {
     /// The PromQL expression.
     #[arg(value_name = "EXPR")]
     expr: String,
-    /// The data dir.
-    #[arg(
-        long,
-        value_name = "DIR",
-        env = "PROMBOX_DATA",
-        hide_env_values = true,
-        default_value = "data"
-    )]
-    data: PathBuf,
+    #[command(flatten)]
+    data: super::DataDir,
     /// Evaluation time of an instant query: RFC 3339, Unix seconds, now, now-1h, or -30m
     /// (before now) [default: now].
     #[arg(long, value_name = "TIME", value_parser = parse_time_arg, allow_hyphen_values = true, conflicts_with = "range")]
@@ -102,12 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
         return Ok(Status::Ok);
     }
     let now = crate::model::time::now_ms();
-    let start = match (args.start, args.since) {
-        (Some(t), _) => Some(t.resolve(now)),
-        (None, Some(d)) => Some(now.saturating_sub(d)),
-        (None, None) => None,
-    };
-    let range = match start {
+    let range = match super::start_of(args.start, args.since, now) {
         Some(start) => {
             let end = args.end.map_or(now, |t| t.resolve(now));
             if end < start {
@@ -137,7 +124,7 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
         ..Options::default()
     };
     range.check_resolution().context("query")?;
-    let db = Db::open(&args.data).context("query")?;
+    let db = Db::open(&args.data.path).context("query")?;
     let (value, annos) = match promql::evaluate(&db, &expr, range, &opts) {
         Ok(r) => r,
         Err((e, annos)) => {

@@ -39,15 +39,8 @@ pub struct Args {
     /// it, the built-in host collector is scraped as job "node".
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// The data dir (created if missing).
-    #[arg(
-        long,
-        value_name = "DIR",
-        env = "PROMBOX_DATA",
-        hide_env_values = true,
-        default_value = "data"
-    )]
-    data: PathBuf,
+    #[command(flatten)]
+    data: super::DataDir,
     /// Write OpenMetrics with timestamps to FILE (`-`: standard output) instead of the
     /// data dir (--data and PROMBOX_DATA are then not used).
     #[arg(long, value_name = "FILE")]
@@ -209,10 +202,10 @@ fn one_round(
     };
     let sink = match out {
         Some(w) => Sink::Output(w),
-        None => Sink::Data(&args.data),
+        None => Sink::Data(&args.data.path),
     };
     let report = round::run(cfg, sink, opts, &mut on_event)
-        .with_context(|| format!("scrape: {}", args.data.display()))?;
+        .with_context(|| format!("scrape: {}", args.data.path.display()))?;
     bar.finish_and_clear();
     if tty || args.verbose {
         eprintln!(
@@ -222,7 +215,7 @@ fn one_round(
             report.samples,
             report.stale,
             if report.seq > 0 {
-                format!(" into {}", args.data.display())
+                format!(" into {}", args.data.path.display())
             } else {
                 String::new()
             }

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
 
 use anyhow::Context;
 
@@ -30,15 +29,8 @@ pub(crate) enum ListFormat {
 /// The data dir and time range shared by `series` and `labels`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct Scope {
-    /// The data dir.
-    #[arg(
-        long,
-        value_name = "DIR",
-        env = "PROMBOX_DATA",
-        hide_env_values = true,
-        default_value = "data"
-    )]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub data: super::DataDir,
     /// Only series with samples in this window.
     #[command(flatten)]
     pub window: Window,
@@ -81,7 +73,7 @@ pub(crate) fn matching(
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
     let sc = &args.scope;
-    let db = Db::open(&sc.data).context("series")?;
+    let db = Db::open(&sc.data.path).context("series")?;
     let set = matching(&db, &args.matches, sc.window.resolve(now_ms())).context("series")?;
     let mut out = BufWriter::new(io::stdout().lock());
     match sc.format {

@@ -26,15 +26,8 @@ Examples:
 #[derive(clap::Args, Debug)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
-    /// The data dir (created if missing).
-    #[arg(
-        long,
-        value_name = "DIR",
-        env = "PROMBOX_DATA",
-        hide_env_values = true,
-        default_value = "data"
-    )]
-    data: PathBuf,
+    #[command(flatten)]
+    data: super::DataDir,
     /// Set a label on every series, replacing one of the same name (repeatable).
     #[arg(long = "label", value_name = "K=V", value_parser = parse_label)]
     labels: Vec<(String, String)>,
@@ -63,8 +56,8 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
         skip_invalid: args.skip_invalid,
         now: now_ms(),
     };
-    let mut ing = Ingester::new(&args.data, opts)
-        .with_context(|| format!("{}: cannot write", args.data.display()))?;
+    let mut ing = Ingester::new(&args.data.path, opts)
+        .with_context(|| format!("{}: cannot write", args.data.path.display()))?;
     for path in &files {
         let res = if path.as_os_str() == "-" && !stdin_is_file() {
             // A pipe: stream it, detecting the format from its first bytes.
@@ -120,7 +113,7 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
             "store: {} samples of {} series into {}",
             report.samples,
             report.series,
-            args.data.display()
+            args.data.path.display()
         )?;
     }
     Ok(Status::Ok)
