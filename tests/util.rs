@@ -122,8 +122,16 @@ pub fn skip(why: &str) {
 
 extern "C" fn report_skips() {
     let all = SKIPPED.lock().unwrap_or_else(|e| e.into_inner());
+    let tests: std::collections::BTreeSet<&str> = all
+        .iter()
+        .map(|l| l.split(": skipped: ").next().unwrap_or(l))
+        .collect();
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "\nskipped: {} test(s) did not run in full:", all.len());
+    let _ = writeln!(
+        err,
+        "\nskipped: {} test(s) did not run in full:",
+        tests.len()
+    );
     for l in all.iter() {
         let _ = writeln!(err, "  {l}");
     }
