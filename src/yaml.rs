@@ -176,9 +176,6 @@ impl Builder {
 
     /// Adds a finished node to whatever is open.
     fn put(&mut self, node: Node, anchor: usize) {
-        if self.error.is_some() {
-            return;
-        }
         if anchor > 0 {
             let n = size(&node);
             self.anchors.push((anchor, node.clone(), n));
@@ -266,7 +263,6 @@ impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         let p = pos(&mark);
         match ev {
-            _ if self.error.is_some() => {}
             Event::Scalar(text, style, anchor, _) => {
                 self.decoded += 1;
                 let quoted = style != TScalarStyle::Plain;
