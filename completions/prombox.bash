@@ -43,6 +43,9 @@ _prombox() {
             prombox,query)
                 cmd="prombox__subcmd__query"
                 ;;
+            prombox,rules)
+                cmd="prombox__subcmd__rules"
+                ;;
             prombox,scrape)
                 cmd="prombox__subcmd__scrape"
                 ;;
@@ -103,6 +106,9 @@ _prombox() {
             prombox__subcmd__help,query)
                 cmd="prombox__subcmd__help__subcmd__query"
                 ;;
+            prombox__subcmd__help,rules)
+                cmd="prombox__subcmd__help__subcmd__rules"
+                ;;
             prombox__subcmd__help,scrape)
                 cmd="prombox__subcmd__help__subcmd__scrape"
                 ;;
@@ -124,6 +130,30 @@ _prombox() {
             prombox__subcmd__help__subcmd__check,metrics)
                 cmd="prombox__subcmd__help__subcmd__check__subcmd__metrics"
                 ;;
+            prombox__subcmd__help__subcmd__rules,check)
+                cmd="prombox__subcmd__help__subcmd__rules__subcmd__check"
+                ;;
+            prombox__subcmd__help__subcmd__rules,test)
+                cmd="prombox__subcmd__help__subcmd__rules__subcmd__test"
+                ;;
+            prombox__subcmd__rules,check)
+                cmd="prombox__subcmd__rules__subcmd__check"
+                ;;
+            prombox__subcmd__rules,help)
+                cmd="prombox__subcmd__rules__subcmd__help"
+                ;;
+            prombox__subcmd__rules,test)
+                cmd="prombox__subcmd__rules__subcmd__test"
+                ;;
+            prombox__subcmd__rules__subcmd__help,check)
+                cmd="prombox__subcmd__rules__subcmd__help__subcmd__check"
+                ;;
+            prombox__subcmd__rules__subcmd__help,help)
+                cmd="prombox__subcmd__rules__subcmd__help__subcmd__help"
+                ;;
+            prombox__subcmd__rules__subcmd__help,test)
+                cmd="prombox__subcmd__rules__subcmd__help__subcmd__test"
+                ;;
             *)
                 ;;
         esac
@@ -131,7 +161,7 @@ _prombox() {
 
     case "${cmd}" in
         prombox)
-            opts="-h -V --help --version check store compact inspect export delete query series scrape collect targets labels test help"
+            opts="-h -V --help --version check store compact inspect export delete query series scrape collect targets labels test rules help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -363,7 +393,7 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__help)
-            opts="check store compact inspect export delete query series scrape collect targets labels test help"
+            opts="check store compact inspect export delete query series scrape collect targets labels test rules help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -519,6 +549,48 @@ _prombox() {
         prombox__subcmd__help__subcmd__query)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__help__subcmd__rules)
+            opts="check test"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__help__subcmd__rules__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__help__subcmd__rules__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -704,6 +776,120 @@ _prombox() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__rules)
+            opts="-h -V --help --version check test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__rules__subcmd__check)
+            opts="-h -V --lint --lint-fatal --ignore-unknown-fields --format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json github checkstyle" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__rules__subcmd__help)
+            opts="check test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__rules__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__rules__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__rules__subcmd__help__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__rules__subcmd__test)
+            opts="-h -V --run --junit --diff --debug --ignore-unknown-fields --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --run)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --junit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -22,6 +22,8 @@ pub mod expfmt;
 pub mod model;
 pub mod output;
 pub mod promql;
+pub mod rules;
 pub mod scrape;
 pub mod storage;
+pub mod template;
 pub mod yaml;

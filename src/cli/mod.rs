@@ -15,6 +15,7 @@ mod input;
 mod inspect;
 mod labels;
 mod query;
+mod rules;
 mod scrape;
 mod series;
 mod store;
@@ -77,6 +78,8 @@ enum Command {
     Labels(labels::Args),
     /// Run PromQL test scripts (load/eval format).
     Test(test::Args),
+    /// Check rule files and run rule unit tests (promtool's formats).
+    Rules(rules::Args),
 }
 
 /// The clap definition, for documentation and completions.
@@ -126,6 +129,7 @@ pub fn main() -> ExitCode {
         Command::Targets(args) => targets::run(args),
         Command::Labels(args) => labels::run(args),
         Command::Test(args) => test::run(args),
+        Command::Rules(args) => rules::run(args),
     };
     match result {
         Ok(status) => status.into(),

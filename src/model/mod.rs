@@ -6,6 +6,8 @@ pub mod hash;
 pub mod labels;
 pub mod matcher;
 pub mod metric;
+pub mod notation;
+pub mod quote;
 pub mod regex;
 pub mod sample;
 pub mod time;

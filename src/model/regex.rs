@@ -75,20 +75,31 @@ pub struct Regex {
 impl Regex {
     /// Compiles `pattern` (RE2 syntax) anchored at both ends.
     pub fn new(pattern: &str) -> Result<Regex, RegexError> {
+        Regex::compile(pattern, &format!("^(?s:{pattern})$"), pattern == MATCH_ALL)
+    }
+
+    /// Compiles `pattern` as Go's `regexp.Compile` does: unanchored, `.` not matching a
+    /// newline (templates' `match` and `reReplaceAll`).
+    pub fn new_unanchored(pattern: &str) -> Result<Regex, RegexError> {
+        Regex::compile(pattern, pattern, false)
+    }
+
+    /// Compiles the Go text `go` (the pattern, anchored or not).
+    fn compile(pattern: &str, go: &str, all: bool) -> Result<Regex, RegexError> {
         let error = |message: String| RegexError {
             pattern: pattern.to_string(),
             message,
         };
-        let t = translate(pattern).map_err(|m| error(format!("error parsing regexp: {m}")))?;
+        let t = translate(go).map_err(|m| error(format!("error parsing regexp: {m}")))?;
         let re = regex::RegexBuilder::new(&t.pattern)
             .nest_limit(MAX_NEST)
             .build()
-            .map_err(|e| error(crate_message(&e, &format!("^(?s:{pattern})$"))))?;
+            .map_err(|e| error(crate_message(&e, go)))?;
         Ok(Regex {
             source: pattern.to_string(),
             re,
             names: t.names.into_boxed_slice(),
-            all: pattern == MATCH_ALL,
+            all,
         })
     }
 
@@ -280,12 +291,16 @@ struct Translation {
     names: Vec<(Box<str>, usize)>,
 }
 
-/// Anchors a Go RE2 pattern and rewrites it into `regex` crate syntax with the same meaning
-/// (see [`Regex`]); Go's message (without its `error parsing regexp: ` prefix) for syntax Go
-/// rejects. The anchored text is what is translated, as Go compiles it: a `\Q` without `\E`
-/// runs over the closing `)$`.
-fn translate(pattern: &str) -> Result<Translation, GoSyntax> {
-    let anchored = format!("^(?s:{pattern})$");
+/// Rewrites the Go RE2 text `go` (a pattern, anchored by the caller where it is) into
+/// `regex` crate syntax with the same meaning (see [`Regex`]); Go's message (without its
+/// `error parsing regexp: ` prefix) for syntax Go rejects. The anchored text is what is
+/// translated, as Go compiles it: a `\Q` without `\E` runs over the closing `)$`.
+fn translate(go: &str) -> Result<Translation, GoSyntax> {
+    let anchored = go.to_string();
+    let pattern = go
+        .strip_prefix("^(?s:")
+        .and_then(|p| p.strip_suffix(")$"))
+        .unwrap_or(go);
     let plain = !pattern
         .bytes()
         .any(|b| matches!(b, b'\\' | b'[' | b'{' | b'}'))
@@ -817,7 +832,7 @@ mod tests {
 
     /// The translation without the anchoring.
     fn translated(p: &str) -> String {
-        let t = translate(p).unwrap().pattern;
+        let t = translate(&format!("^(?s:{p})$")).unwrap().pattern;
         t["^(?s:".len()..t.len() - 2].to_string()
     }
 

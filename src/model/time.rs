@@ -86,6 +86,49 @@ pub fn parse_duration(s: &str) -> Result<i64, TimeError> {
     Ok(total)
 }
 
+/// Parses a duration as Prometheus's configuration and rule files read it
+/// (`model.ParseDuration`): `0`, or numbers each with a unit, largest unit first, no
+/// fractions and no bare numbers. The error is Prometheus's own text.
+pub fn parse_model_duration(s: &str) -> Result<i64, String> {
+    match s {
+        "0" => return Ok(0),
+        "" => return Err("empty duration string".into()),
+        _ => {}
+    }
+    let invalid = || format!("not a valid duration string: {s:?}");
+    let mut rest = s;
+    let mut total: u128 = 0;
+    let mut last: Option<usize> = None;
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 {
+            return Err(invalid());
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+        rest = &rest[digits..];
+        let ulen = rest.len() - rest.trim_start_matches(|c: char| !c.is_ascii_digit()).len();
+        if ulen == 0 {
+            return Err(invalid());
+        }
+        let unit = &rest[..ulen];
+        rest = &rest[ulen..];
+        let Some(k) = UNITS.iter().position(|(u, _)| *u == unit) else {
+            return Err(format!("unknown unit {unit:?} in duration {s:?}"));
+        };
+        if last.is_some_and(|l| k <= l) {
+            return Err(invalid());
+        }
+        last = Some(k);
+        // time.Duration's range: about 292 years of nanoseconds.
+        let nanos = u128::from(n) * UNITS[k].1 as u128 * 1_000_000;
+        total += nanos;
+        if nanos > i64::MAX as u128 || total > i64::MAX as u128 {
+            return Err("duration out of range".into());
+        }
+    }
+    Ok((total / 1_000_000) as i64)
+}
+
 /// Formats milliseconds as a PromQL duration (`1d2h`, `0s`).
 pub fn format_duration(ms: i64) -> String {
     if ms == 0 {

@@ -112,6 +112,33 @@ impl MemStorage {
     pub fn clear(&mut self) {
         self.series.clear();
     }
+
+    /// The latest sample of a series.
+    pub fn last_sample(&self, labels: &Labels) -> Option<Sample> {
+        self.series.get(labels).and_then(|v| v.last().copied())
+    }
+
+    /// Every series' samples in `(mint, maxt]` as Prometheus prints a matrix: `LABELS =>`,
+    /// then `VALUE @[MS]` lines.
+    pub fn dump(&self, mint: i64, maxt: i64) -> String {
+        let mut out = Vec::new();
+        for (l, v) in &self.series {
+            let pts: Vec<String> = v
+                .iter()
+                .filter(|s| s.t > mint && s.t <= maxt && !crate::model::is_stale_nan(s.v))
+                .map(|s| format!("{} @[{}]", crate::promql::ast::format_float_plain(s.v), s.t))
+                .collect();
+            if pts.is_empty() {
+                continue;
+            }
+            out.push(format!(
+                "{} =>\n{}",
+                super::value::labels_string(l),
+                pts.join("\n")
+            ));
+        }
+        out.join("\n")
+    }
 }
 
 impl Storage for MemStorage {

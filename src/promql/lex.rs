@@ -288,26 +288,7 @@ impl Token {
     }
 }
 
-/// Go's `%q` for a string (enough for messages: printable text kept, the rest escaped).
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+pub use crate::model::quote::{quote as go_quote, quote_rune as go_quote_rune};
 
 /// Go's `%q` for bytes that are not valid UTF-8: invalid bytes as `\xNN`.
 pub fn go_quote_bytes(b: &[u8]) -> String {
@@ -331,19 +312,6 @@ pub fn go_quote_bytes(b: &[u8]) -> String {
     }
     out.push('"');
     out
-}
-
-/// Go's `%q` for a rune: `'a'`.
-pub fn go_quote_rune(c: char) -> String {
-    match c {
-        '\'' => "'\\''".into(),
-        '\\' => "'\\\\'".into(),
-        '\n' => "'\\n'".into(),
-        '\t' => "'\\t'".into(),
-        '\r' => "'\\r'".into(),
-        c if (c as u32) < 0x20 => format!("'\\x{:02x}'", c as u32),
-        c => format!("'{c}'"),
-    }
 }
 
 /// The length of the longest prefix of `s` whose characters satisfy `f`.

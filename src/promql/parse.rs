@@ -69,58 +69,7 @@ pub fn parse(query: &str) -> ParseResult<Expr> {
     Ok(e)
 }
 
-/// Parses a number as Prometheus does (`strconv.ParseInt(s, 0, 64)`, then `ParseFloat`).
-pub fn parse_number(s: &str) -> Option<f64> {
-    if let Some(i) = parse_go_int(s) {
-        return Some(i as f64);
-    }
-    let lower = s.to_ascii_lowercase();
-    let t = lower.trim_start_matches(['+', '-']);
-    let neg = lower.starts_with('-');
-    let v = match t {
-        "inf" | "infinity" => f64::INFINITY,
-        "nan" => f64::NAN,
-        _ => {
-            if t.contains('_') || t.starts_with("0x") {
-                return None;
-            }
-            let v: f64 = t.parse().ok()?;
-            v
-        }
-    };
-    Some(if neg { -v } else { v })
-}
-
-fn parse_go_int(s: &str) -> Option<i64> {
-    let (neg, body) = match s.as_bytes().first()? {
-        b'+' => (false, &s[1..]),
-        b'-' => (true, &s[1..]),
-        _ => (false, s),
-    };
-    let lower = body.to_ascii_lowercase();
-    let (radix, digits) = if let Some(d) = lower.strip_prefix("0x") {
-        (16, d)
-    } else if let Some(d) = lower.strip_prefix("0o") {
-        (8, d)
-    } else if let Some(d) = lower.strip_prefix("0b") {
-        (2, d)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (8, &lower[1..])
-    } else {
-        (10, lower.as_str())
-    };
-    let digits = digits.strip_prefix('_').unwrap_or(digits);
-    if digits.is_empty()
-        || digits.starts_with('_')
-        || digits.ends_with('_')
-        || digits.contains("__")
-    {
-        return None;
-    }
-    let clean: String = digits.chars().filter(|&c| c != '_').collect();
-    let v = i64::from_str_radix(&clean, radix).ok()?;
-    Some(if neg { -v } else { v })
-}
+pub use crate::model::notation::parse_number;
 
 struct Parser<'a> {
     src: &'a str,

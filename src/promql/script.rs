@@ -15,13 +15,15 @@ use regex::Regex;
 use super::ast::{At, Expr};
 use super::eval::{evaluate, MemStorage, Options, Range};
 use super::lex::{lex, T};
-use super::parse::{parse, parse_number};
+use super::parse::parse;
 use super::value::{almost_equal, labels_string, Annotations, Value};
+pub use crate::model::notation::MAX_VALUES;
+use crate::model::notation::{parse_number, parse_values, SeqValue, ValuesError};
 
 /// The relative tolerance of expected values (upstream's `defaultEpsilon`).
 const EPSILON: f64 = 1e-6;
 use crate::model::labels::Label;
-use crate::model::{stale_nan, Labels, Sample, METRIC_NAME};
+use crate::model::{Labels, Sample, METRIC_NAME};
 
 /// The outcome of one `eval`.
 #[derive(Clone, Debug, PartialEq)]
@@ -80,25 +82,11 @@ impl std::fmt::Display for ScriptError {
 
 impl std::error::Error for ScriptError {}
 
-/// One value of a series description.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum SeqValue {
-    Omitted,
-    Float(f64),
-    /// A native histogram (`{{...}}`), which this engine does not evaluate yet.
-    Histogram,
-}
-
-/// The most values a script's series descriptions may expand to, all lines together:
-/// `1x99999999999` is an error, not an allocation (10 M values hold about 320 MB once
-/// parsed and loaded).
-pub const MAX_VALUES: usize = 10_000_000;
-
-/// Why a series description (`metric{a="b"} 1 2+3x4 _ stale`) does not parse.
+/// Why a series line (`metric{a="b"} 1 2+3x4 _ stale`) does not parse: its labels or its
+/// values.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NotationError {
     UnterminatedLabels,
-    UnterminatedHistogram,
     /// The label part does not start with a name or `{`; what it starts with.
     ExpectedName(String),
     /// A token out of place inside the braces.
@@ -106,28 +94,27 @@ pub enum NotationError {
     /// A token after the closing brace and before the values.
     AfterLabels(String),
     Labels(crate::model::LabelsError),
-    Value(String),
-    Repetition(String),
-    /// More than [`MAX_VALUES`] values.
-    TooManyValues,
+    /// The lexer's own message (an unterminated string, a bad character).
+    Lex(String),
+    Values(ValuesError),
+}
+
+impl From<ValuesError> for NotationError {
+    fn from(e: ValuesError) -> NotationError {
+        NotationError::Values(e)
+    }
 }
 
 impl std::fmt::Display for NotationError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             NotationError::UnterminatedLabels => f.write_str("unterminated label set"),
-            NotationError::UnterminatedHistogram => f.write_str("unterminated histogram"),
             NotationError::ExpectedName(t) => write!(f, "expected a metric name, found {t}"),
             NotationError::InLabels(t) => write!(f, "unexpected {t} in label set"),
             NotationError::AfterLabels(t) => write!(f, "unexpected {t} after the label set"),
             NotationError::Labels(e) => e.fmt(f),
-            NotationError::Value(v) => write!(f, "invalid series value {v:?}"),
-            NotationError::Repetition(item) => {
-                write!(f, "invalid repetition in series values: {item:?}")
-            }
-            NotationError::TooManyValues => {
-                write!(f, "series values expand to more than {MAX_VALUES} values")
-            }
+            NotationError::Lex(m) => f.write_str(m),
+            NotationError::Values(e) => e.fmt(f),
         }
     }
 }
@@ -149,36 +136,7 @@ fn parse_series_within(
     let split = labels_end(line).ok_or(NotationError::UnterminatedLabels)?;
     let (lpart, vpart) = line.split_at(split);
     let labels = parse_labels(lpart.trim())?;
-    let mut values = Vec::new();
-    let mut rest = vpart.trim();
-    while !rest.is_empty() {
-        if rest.starts_with("{{") {
-            let end = rest
-                .find("}}")
-                .ok_or(NotationError::UnterminatedHistogram)?;
-            let mut tail = &rest[end + 2..];
-            let mut count = 1u64;
-            // `{{...}}x3`, `{{...}}+{{...}}x3`
-            if let Some(t) = tail.strip_prefix(['+', '-']) {
-                if let Some(e) = t.find("}}") {
-                    tail = &t[e + 2..];
-                }
-            }
-            if let Some(t) = tail.strip_prefix('x') {
-                let n: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
-                count = n.parse::<u64>().unwrap_or(0).saturating_add(1);
-                tail = &t[n.len()..];
-            }
-            take(budget, count)?;
-            values.extend((0..count).map(|_| SeqValue::Histogram));
-            rest = tail.trim_start();
-            continue;
-        }
-        let end = rest.find([' ', '\t']).unwrap_or(rest.len());
-        let item = &rest[..end];
-        values.extend(parse_item(item, budget)?);
-        rest = rest[end..].trim_start();
-    }
+    let values = parse_values(vpart, budget)?;
     Ok((labels, values))
 }
 
@@ -274,6 +232,7 @@ pub fn parse_labels(s: &str) -> Result<Labels, NotationError> {
                         i += 1;
                     }
                 }
+                T::Error => return Err(NotationError::Lex(t.value.clone())),
                 _ => return Err(NotationError::InLabels(t.describe(s))),
             }
         }
@@ -283,81 +242,6 @@ pub fn parse_labels(s: &str) -> Result<Labels, NotationError> {
     }
     pairs.retain(|l| !l.value.is_empty());
     Labels::from_pairs(pairs.into_iter().map(|l| (l.name, l.value))).map_err(NotationError::Labels)
-}
-
-fn parse_value(s: &str) -> Result<f64, NotationError> {
-    if s == "stale" {
-        return Ok(stale_nan());
-    }
-    if let Some(v) = parse_number(s) {
-        return Ok(v);
-    }
-    if let Ok(ms) = crate::model::time::parse_duration(s) {
-        if s.chars().any(|c| c.is_ascii_alphabetic()) {
-            return Ok(ms as f64 / 1000.0);
-        }
-    }
-    Err(NotationError::Value(s.to_string()))
-}
-
-/// Takes `n` values from `budget`, or fails if fewer are left.
-fn take(budget: &mut usize, n: u64) -> Result<(), NotationError> {
-    match usize::try_from(n) {
-        Ok(n) if n <= *budget => {
-            *budget -= n;
-            Ok(())
-        }
-        _ => Err(NotationError::TooManyValues),
-    }
-}
-
-fn parse_item(item: &str, budget: &mut usize) -> Result<Vec<SeqValue>, NotationError> {
-    if item == "_" {
-        take(budget, 1)?;
-        return Ok(vec![SeqValue::Omitted]);
-    }
-    if let Some(n) = item.strip_prefix("_x") {
-        let n: u64 = n
-            .parse()
-            .map_err(|_| NotationError::Repetition(item.to_string()))?;
-        take(budget, n)?;
-        return Ok(vec![SeqValue::Omitted; n as usize]);
-    }
-    let (base, times) = match item.rfind('x') {
-        Some(i) => {
-            let n: u64 = item[i + 1..]
-                .parse()
-                .map_err(|_| NotationError::Repetition(item.to_string()))?;
-            (&item[..i], Some(n))
-        }
-        _ => (item, None),
-    };
-    let Some(times) = times else {
-        take(budget, 1)?;
-        return Ok(vec![SeqValue::Float(parse_value(base)?)]);
-    };
-    // `a`, `a+b` or `a-b`: the step's sign is the first + or - after the start that is
-    // not an exponent sign.
-    let b = base.as_bytes();
-    let mut split = None;
-    for i in 1..b.len() {
-        if (b[i] == b'+' || b[i] == b'-') && !matches!(b[i - 1], b'e' | b'E') {
-            split = Some(i);
-            break;
-        }
-    }
-    let (start, step) = match split {
-        Some(i) => (parse_value(&base[..i])?, parse_value(&base[i..])?),
-        None => (parse_value(base)?, 0.0),
-    };
-    take(budget, times.saturating_add(1))?;
-    let mut out = Vec::with_capacity(times as usize + 1);
-    let mut v = start;
-    for _ in 0..=times {
-        out.push(SeqValue::Float(v));
-        v += step;
-    }
-    Ok(out)
 }
 
 #[derive(Clone, Debug, Default)]

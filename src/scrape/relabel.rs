@@ -577,44 +577,7 @@ fn go_to_upper(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Go's `%q` of a string (`strconv.Quote`), for error messages.
-fn go_quote(s: &str) -> String {
-    use std::fmt::Write;
-    static PRINT: OnceLock<regex::Regex> = OnceLock::new();
-    let print = PRINT.get_or_init(|| {
-        regex::Regex::new(r"^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$").expect("print pattern compiles")
-    });
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    let mut buf = [0u8; 4];
-    for c in s.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\x07' => out.push_str("\\a"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x0b' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\x7f' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if c.is_ascii() || print.is_match(c.encode_utf8(&mut buf)) => out.push(c),
-            c if (c as u32) < 0x10000 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => {
-                let _ = write!(out, "\\U{:08x}", c as u32);
-            }
-        }
-    }
-    out.push('"');
-    out
-}
+use crate::model::quote::quote as go_quote;
 
 #[cfg(test)]
 mod tests {

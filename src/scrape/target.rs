@@ -249,7 +249,7 @@ pub fn url(cfg: &ScrapeConfig, l: &Labels) -> String {
 }
 
 /// Go's `url.QueryEscape`.
-fn query_escape(s: &str) -> String {
+pub(crate) fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
