@@ -801,7 +801,7 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__rules__subcmd__check)
-            opts="-h -V --lint --lint-fatal --ignore-unknown-fields --format --help --version"
+            opts="-h -V --lint --lint-fatal --ignore-unknown-fields --format --disable --fail-on --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -813,6 +813,18 @@ _prombox() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json github checkstyle" -- "${cur}"))
+                    return 0
+                    ;;
+                --disable)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fail-on)
+                    COMPREPLY=($(compgen -W "bug warning info" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

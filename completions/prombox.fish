@@ -163,6 +163,11 @@ complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_s
 json\t'One JSON document: files, their errors and findings'
 github\t'GitHub Actions workflow commands (::error file=...)'
 checkstyle\t'Checkstyle XML, as CI systems read it'"
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from check" -l disable -d 'Turn a static check off everywhere (repeatable); see the README for the ids' -r
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from check" -l fail-on -d 'Exit 3 when a static check finds something this severe or worse' -r -f -a "bug\t''
+warning\t''
+info\t''"
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from check" -l config -d 'Take scrape and evaluation intervals from this Prometheus configuration' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from check" -l lint-fatal -d 'Exit 3 when lint problems are found'
 complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from check" -l ignore-unknown-fields -d 'Accept fields the rule file format does not know'
 complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'

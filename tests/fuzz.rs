@@ -172,6 +172,97 @@ fn series_notation_survives_random_and_mutated_lines() {
     assert!(ok > 1_000);
 }
 
+/// Templates of promtool's rule files and our own, as seeds.
+fn template_seeds() -> Vec<Vec<u8>> {
+    let mut seeds: Vec<Vec<u8>> = [
+        "{{ $labels.instance }} is {{ $value | humanize }}",
+        "{{- if gt $value 1.0 -}} big {{- else if eq $value 0.0 }} zero {{ else }}small{{ end }}",
+        "{{ range $k, $v := $labels }}{{ $k }}={{ $v }}{{ break }}{{ end }}",
+        "{{ with query \"up\" }}{{ . | first | value | printf \"%.2f\" }}{{ end }}",
+        "{{ define \"x\" }}{{ . }}{{ end }}{{ template \"x\" $labels }}{{ block \"y\" . }}b{{ end }}",
+        "{{/* c */}}{{ $x := 1 }}{{ $x = 2 }}{{ printf \"%d %s %v\" $x `raw` 'c' }}",
+        "{{ index $labels \"a\" | len }} {{ slice \"abc\" 1 2 }} {{ and 1 0 | not }} {{ (1).x }}",
+        "{{ reReplaceAll \"(a+)\" \"$1\" \"aaa\" }} {{ humanizeDuration 3600 }} {{ toTime 0 }}",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    if let Some(dir) = conformance("promtool") {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let t = std::fs::read_to_string(e.path()).unwrap_or_default();
+            for l in t.lines().filter(|l| l.contains("{{")) {
+                seeds.push(l.split_once(": ").map_or(l, |x| x.1).as_bytes().to_vec());
+            }
+        }
+    }
+    seeds
+}
+
+#[test]
+fn templates_survive_random_and_mutated_texts() {
+    let seeds = template_seeds();
+    let alphabet = b"{{}}- $.|()\"'`/*:=,abcxyz019 labels value if else end range with define template block break continue printf humanize index len eq lt and not nil true";
+    let labels: std::collections::BTreeMap<String, String> =
+        [("a".to_string(), "b".to_string())].into();
+    let ext = std::collections::BTreeMap::new();
+    let data = prombox::template::AlertData {
+        labels: &labels,
+        external_labels: &ext,
+        external_url: "http://x",
+        value: 1.5,
+    };
+    let query = |_: &str| -> Result<Vec<prombox::template::QuerySample>, String> {
+        Ok(vec![prombox::template::QuerySample {
+            labels: labels.clone(),
+            value: 2.0,
+        }])
+    };
+    let env = prombox::template::Env {
+        external_url: Some("http://x"),
+        time_ms: 0,
+        query: Some(&query),
+    };
+    let (mut parsed, mut ran) = (0, 0);
+    let n = fuzz(0x1d8e_4e27_c47d_124f, &seeds, alphabet, |t| {
+        if let Ok(tmpl) = prombox::template::Template::parse("f", t) {
+            parsed += 1;
+            if tmpl.execute(data.to_value(), &env).is_ok() {
+                ran += 1;
+            }
+        }
+    });
+    println!("fuzz templates: {n} inputs, {parsed} parsed, {ran} ran, no panic");
+    assert!(parsed > 1_000 && ran > 100);
+}
+
+#[test]
+fn rule_files_survive_random_and_mutated_documents() {
+    let mut seeds: Vec<Vec<u8>> = Vec::new();
+    if let Some(dir) = conformance("promtool") {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            // Small files only: a mutation of rules_large.yml costs 10,000 rules.
+            let small = e.metadata().is_ok_and(|m| m.len() <= 4096);
+            if small && e.path().extension().is_some_and(|x| x == "yml") {
+                seeds.push(std::fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    seeds.push(b"groups:\n- name: a\n  rules:\n  - alert: A\n    expr: up == 0\n    for: 5m\n    labels: {s: '{{ $labels.x }}'}\n".to_vec());
+    let alphabet = b"-:{}[]'\"# \n  groups: name: rules: record: alert: expr: for: labels: annotations: up==0 5m {{ $labels.x }}";
+    let opts = prombox::rules::ParseOptions::default();
+    let mut ok = 0;
+    let n = fuzz(0x8ebc_6af0_9c88_c6e3, &seeds, alphabet, |t| {
+        if let Ok(f) = prombox::rules::file::parse(t, opts) {
+            ok += 1;
+            let sources = [prombox::rules::lint::Source { text: t, file: &f }];
+            let _ = prombox::rules::lint::check(&sources, &Default::default());
+            let _ = prombox::rules::lint::duplicates(&f);
+        }
+    });
+    println!("fuzz rule files: {n} inputs, {ok} parsed and checked, no panic");
+    assert!(ok > 1_000);
+}
+
 /// Nesting far past every limit, for every parser: an error, never a stack overflow.
 #[test]
 fn deep_nesting_in_every_parser() {
@@ -211,6 +302,19 @@ fn deep_nesting_in_every_parser() {
             }
         }
         let _ = parse_series(&format!("x{} 1", open("{")));
+        for t in [
+            format!("{{{{ {}1{} }}}}", open("("), open(")")),
+            format!("{}x{}", open("{{ if 1 }}"), open("{{ end }}")),
+            format!("{}x{}", open("{{ range . }}"), open("{{ end }}")),
+            format!("{{{{ {}1 }}}}", open("not ")),
+        ] {
+            if let Ok(tmpl) = prombox::template::Template::parse("t", &t) {
+                let _ = tmpl.execute(
+                    prombox::template::Value::Nil,
+                    &prombox::template::Env::empty(),
+                );
+            }
+        }
     }
 }
 

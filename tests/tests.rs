@@ -11,6 +11,7 @@ mod fuzz;
 mod generated;
 mod promql;
 mod promtool;
+mod rules;
 mod scrape;
 mod scrape_run;
 mod storage;

@@ -27,9 +27,10 @@ enum What {
 }
 
 const CONFIG_EXAMPLES: &str = "\
-Reads the global and scrape_configs sections strictly: an unknown field or a bad value
-is an error with its line and column (exit 1). Other sections (alerting, rule_files,
-remote_write, ...) are accepted and named as not used by prombox.
+Reads the global, scrape_configs and rule_files sections strictly: an unknown field or a
+bad value is an error with its line and column (exit 1). Each rule file is then checked
+as by `prombox rules check`. Other sections (alerting, remote_write, ...) are accepted
+and named as not used by prombox scrape.
 
 Examples:
   prombox check config /etc/prometheus/prometheus.yml
@@ -112,10 +113,31 @@ fn config(args: ConfigArgs) -> anyhow::Result<Status> {
                 Ok(w) => Ok((c, w)),
                 Err(e) => Err(e.to_string()),
             });
+        // Rule files: each pattern globbed; one without `*` must name a file.
+        let checked = checked.and_then(|(c, w)| {
+            let mut files = Vec::new();
+            for p in &c.rule_files {
+                let m: Vec<PathBuf> = crate::scrape::discovery::expand(p)
+                    .into_iter()
+                    .filter(|f| f.is_file())
+                    .collect();
+                if m.is_empty() && !p.to_string_lossy().contains('*') {
+                    return Err(format!(
+                        "{:?} does not point to an existing file",
+                        p.display().to_string()
+                    ));
+                }
+                files.extend(m);
+            }
+            Ok((c, w, files))
+        });
         match checked {
-            Ok((c, warnings)) => {
+            Ok((c, warnings, rule_files)) => {
                 for w in warnings {
                     writeln!(out, "  WARNING: {w}")?;
+                }
+                if !rule_files.is_empty() {
+                    writeln!(out, "  SUCCESS: {} rule files found", rule_files.len())?;
                 }
                 writeln!(
                     out,
@@ -130,6 +152,24 @@ fn config(args: ConfigArgs) -> anyhow::Result<Status> {
                     )?;
                 }
                 writeln!(out)?;
+                if !rule_files.is_empty() {
+                    out.flush()?;
+                    let settings = super::rules::CheckSettings {
+                        duplicate_lint: true,
+                        lint_fatal: false,
+                        fail_on: None,
+                        parse: crate::rules::ParseOptions::default(),
+                        lint: super::rules::CheckSettings::from_config(&c),
+                    };
+                    let st = super::rules::check_files(
+                        &rule_files,
+                        &settings,
+                        super::rules::OutputFormat::Text,
+                    )?;
+                    if st == Status::Failed {
+                        failed = true;
+                    }
+                }
             }
             Err(e) => {
                 out.flush()?;

@@ -60,8 +60,9 @@ struct TestArgs {
 
 const CHECK_EXAMPLES: &str = "\
 Output as promtool's: `Checking FILE`, then `  SUCCESS: N rules found` or `  FAILED:`
-and the errors, each as FILE:LINE:COLUMN: message. Exit 1 if a file has errors; with
---lint-fatal, 3 if only lint problems were found.
+and the errors, each as FILE:LINE:COLUMN: message; then the static checks' findings as
+FILE:LINE:COLUMN: SEVERITY[CHECK]: message. Exit 1 if a file has errors; 3 for duplicate
+rules with --lint-fatal, or for findings as severe as --fail-on.
 
 Examples:
   prombox rules check rules/*.yml
@@ -69,7 +70,7 @@ Examples:
   prombox rules check --format github rules/*.yml";
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// promtool's text
     Text,
     /// One JSON document: files, their errors and findings
@@ -97,6 +98,65 @@ struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     format: OutputFormat,
+    /// Turn a static check off everywhere (repeatable); see the README for the ids.
+    #[arg(long, value_name = "CHECK", value_parser = parse_check)]
+    disable: Vec<Check>,
+    /// Exit 3 when a static check finds something this severe or worse.
+    #[arg(long, value_name = "SEVERITY", value_enum)]
+    fail_on: Option<SeverityArg>,
+    /// Take scrape and evaluation intervals from this Prometheus configuration.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum SeverityArg {
+    Bug,
+    Warning,
+    Info,
+}
+
+impl SeverityArg {
+    fn severity(self) -> Severity {
+        match self {
+            SeverityArg::Bug => Severity::Bug,
+            SeverityArg::Warning => Severity::Warning,
+            SeverityArg::Info => Severity::Info,
+        }
+    }
+}
+
+fn parse_check(s: &str) -> Result<Check, String> {
+    Check::from_id(s).ok_or_else(|| {
+        let ids: Vec<&str> = Check::ALL.iter().map(|c| c.id()).collect();
+        format!("unknown check {s:?} (one of {})", ids.join(", "))
+    })
+}
+
+/// How files are checked: by `rules check`, and by `check config` for its rule files.
+pub(crate) struct CheckSettings {
+    pub duplicate_lint: bool,
+    pub lint_fatal: bool,
+    /// Findings at least this severe exit 3.
+    pub fail_on: Option<Severity>,
+    pub parse: ParseOptions,
+    pub lint: lint::LintOptions,
+}
+
+impl CheckSettings {
+    /// Settings from a configuration: its job and evaluation intervals.
+    pub(crate) fn from_config(c: &crate::scrape::config::Config) -> lint::LintOptions {
+        lint::LintOptions {
+            job_intervals: c
+                .scrape_configs
+                .iter()
+                .map(|j| (j.job_name.clone(), j.scrape_interval_ms))
+                .collect(),
+            scrape_interval: c.global.scrape_interval_ms,
+            evaluation_interval: c.global.evaluation_interval_ms,
+            ..lint::LintOptions::default()
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
@@ -127,92 +187,160 @@ fn check(args: CheckArgs) -> anyhow::Result<Status> {
             other => writeln!(out, "WARNING: unknown lint option: {other:?}")?,
         }
     }
-    let opts = ParseOptions {
-        ignore_unknown_fields: args.ignore_unknown_fields,
+    drop(out);
+    let mut lint_opts = match &args.config {
+        Some(c) => CheckSettings::from_config(
+            &crate::scrape::config::load(c).with_context(|| format!("--config {}", c.display()))?,
+        ),
+        None => lint::LintOptions::default(),
+    };
+    lint_opts.disabled = args.disable.iter().copied().collect();
+    let settings = CheckSettings {
+        duplicate_lint,
+        lint_fatal: args.lint_fatal,
+        fail_on: args.fail_on.map(SeverityArg::severity),
+        parse: ParseOptions {
+            ignore_unknown_fields: args.ignore_unknown_fields,
+        },
+        lint: lint_opts,
     };
     let files = if args.files.is_empty() {
         vec![PathBuf::from("-")]
     } else {
         args.files.clone()
     };
+    check_files(&files, &settings, args.format)
+}
+
+/// Checks rule files and prints the results in `format`.
+pub(crate) fn check_files(
+    files: &[PathBuf],
+    settings: &CheckSettings,
+    format: OutputFormat,
+) -> anyhow::Result<Status> {
+    let mut texts: Vec<(String, String, bool)> = Vec::with_capacity(files.len());
     let mut results = Vec::with_capacity(files.len());
-    for f in &files {
-        let (name, text) = if f.as_os_str() == "-" {
+    for f in files {
+        if f.as_os_str() == "-" {
             let mut s = String::new();
             io::stdin()
                 .read_to_string(&mut s)
                 .context("rules check: standard input")?;
-            ("standard input".to_string(), s)
-        } else {
-            let name = f.display().to_string();
-            match std::fs::read(f) {
-                Ok(b) => (name, String::from_utf8_lossy(&b).into_owned()),
-                Err(e) => {
-                    results.push(Checked {
-                        errors: vec![format!("{name}: {e}")],
-                        positioned: vec![(0, 0, e.to_string())],
-                        name,
-                        rules: 0,
-                        duplicates: Vec::new(),
-                        findings: Vec::new(),
-                    });
-                    continue;
-                }
-            }
-        };
-        let prefix = if f.as_os_str() == "-" {
+            texts.push(("standard input".to_string(), s, true));
+            continue;
+        }
+        let name = f.display().to_string();
+        match std::fs::read(f) {
+            Ok(b) => texts.push((name, String::from_utf8_lossy(&b).into_owned(), false)),
+            Err(e) => texts.push((name, format!("\0{e}"), false)),
+        }
+    }
+    let mut parsed: Vec<Option<rules::RuleFile>> = Vec::with_capacity(texts.len());
+    for (name, text, stdin) in &texts {
+        if let Some(e) = text.strip_prefix('\0') {
+            results.push(Checked {
+                errors: vec![format!("{name}: {e}")],
+                positioned: vec![(0, 0, e.to_string())],
+                name: name.clone(),
+                rules: 0,
+                duplicates: Vec::new(),
+                findings: Vec::new(),
+            });
+            parsed.push(None);
+            continue;
+        }
+        let prefix = if *stdin {
             String::new()
         } else {
             format!("{name}:")
         };
-        let c = match rules::file::parse(&text, opts) {
-            Ok(file) => Checked {
-                rules: file.rule_count(),
-                duplicates: if duplicate_lint {
-                    lint::duplicates(&file)
-                } else {
-                    Vec::new()
-                },
-                findings: Vec::new(),
-                errors: Vec::new(),
-                positioned: Vec::new(),
-                name,
-            },
-            Err(errs) => Checked {
-                errors: errs.iter().map(|e| format!("{prefix}{e}")).collect(),
-                positioned: errs
-                    .iter()
-                    .map(|e| {
-                        let msg = e.to_string();
-                        let msg = msg
-                            .split_once(": ")
-                            .map_or(msg.as_str(), |(_, m)| m)
-                            .to_string();
-                        (e.pos.line, e.pos.col, msg)
-                    })
-                    .collect(),
-                name,
-                rules: 0,
-                duplicates: Vec::new(),
-                findings: Vec::new(),
-            },
-        };
-        results.push(c);
+        match rules::file::parse(text, settings.parse) {
+            Ok(file) => {
+                results.push(Checked {
+                    rules: file.rule_count(),
+                    duplicates: if settings.duplicate_lint {
+                        lint::duplicates(&file)
+                    } else {
+                        Vec::new()
+                    },
+                    findings: Vec::new(),
+                    errors: Vec::new(),
+                    positioned: Vec::new(),
+                    name: name.clone(),
+                });
+                parsed.push(Some(file));
+            }
+            Err(errs) => {
+                results.push(Checked {
+                    errors: errs.iter().map(|e| format!("{prefix}{e}")).collect(),
+                    positioned: errs
+                        .iter()
+                        .map(|e| {
+                            let msg = e.to_string();
+                            let msg = msg
+                                .split_once(": ")
+                                .map_or(msg.as_str(), |(_, m)| m)
+                                .to_string();
+                            (e.pos.line, e.pos.col, msg)
+                        })
+                        .collect(),
+                    name: name.clone(),
+                    rules: 0,
+                    duplicates: Vec::new(),
+                    findings: Vec::new(),
+                });
+                parsed.push(None);
+            }
+        }
     }
-    match args.format {
+    // Static checks over the files that parsed, together.
+    let sources: Vec<(usize, lint::Source<'_>)> = parsed
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            p.as_ref().map(|file| {
+                (
+                    i,
+                    lint::Source {
+                        text: &texts[i].1,
+                        file,
+                    },
+                )
+            })
+        })
+        .collect();
+    let idx: Vec<usize> = sources.iter().map(|s| s.0).collect();
+    let srcs: Vec<lint::Source<'_>> = sources.into_iter().map(|s| s.1).collect();
+    for (i, f) in idx.into_iter().zip(lint::check(&srcs, &settings.lint)) {
+        results[i].findings = f;
+    }
+    if settings.lint.disabled.contains(&Check::Duplicate) {
+        for r in &mut results {
+            r.duplicates.clear();
+        }
+    }
+    let mut out = io::stdout().lock();
+    match format {
         OutputFormat::Text => write_text(&mut out, &results)?,
         OutputFormat::Json => write_json(&mut out, &results)?,
         OutputFormat::Github => write_github(&mut out, &results)?,
         OutputFormat::Checkstyle => write_checkstyle(&mut out, &results)?,
     }
     out.flush()?;
+    // The process ends soon: freeing thousands of parsed rules piece by piece costs more
+    // than the check itself.
+    std::mem::forget(parsed);
+    std::mem::forget(texts);
     let failed = results.iter().any(|r| !r.errors.is_empty());
-    let linted = results
-        .iter()
-        .any(|r| !r.duplicates.is_empty() || !r.findings.is_empty());
+    let duplicated = results.iter().any(|r| !r.duplicates.is_empty());
+    let severe = settings.fail_on.is_some_and(|min| {
+        results
+            .iter()
+            .any(|r| r.findings.iter().any(|f| f.severity >= min))
+    });
     Ok(if failed {
         Status::Failed
-    } else if linted && args.lint_fatal {
+    } else if (duplicated && settings.lint_fatal) || severe {
         Status::Lint
     } else {
         Status::Ok

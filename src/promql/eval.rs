@@ -75,10 +75,14 @@ impl Storage for crate::storage::Db {
     }
 }
 
-/// Series held in memory, sorted by labels (test scripts load into this).
+/// Series held in memory (test scripts and rule unit tests load into this), indexed by
+/// metric name so that a selector with a name reads only its series.
 #[derive(Clone, Debug, Default)]
 pub struct MemStorage {
-    series: std::collections::BTreeMap<Labels, Vec<Sample>>,
+    series: Vec<(Labels, Vec<Sample>)>,
+    index: std::collections::HashMap<Labels, usize>,
+    /// Series positions by metric name ("" for none).
+    by_name: std::collections::HashMap<String, Vec<usize>>,
 }
 
 /// A series of [`MemStorage`] selected for a query: its labels and the samples of the
@@ -96,33 +100,54 @@ impl MemStorage {
 
     /// Adds samples to a series; a sample at an existing timestamp replaces it.
     pub fn add(&mut self, labels: Labels, samples: impl IntoIterator<Item = Sample>) {
-        let v = self.series.entry(labels).or_default();
-        v.extend(samples);
-        v.sort_by_key(|s| s.t);
-        let mut dedup: Vec<Sample> = Vec::with_capacity(v.len());
-        for s in v.drain(..) {
-            match dedup.last_mut() {
+        let i = match self.index.get(&labels) {
+            Some(&i) => i,
+            None => {
+                let i = self.series.len();
+                let name = labels.metric_name().unwrap_or("").to_string();
+                self.by_name.entry(name).or_default().push(i);
+                self.index.insert(labels.clone(), i);
+                self.series.push((labels, Vec::new()));
+                i
+            }
+        };
+        let v = &mut self.series[i].1;
+        for s in samples {
+            match v.last_mut() {
                 Some(l) if l.t == s.t => *l = s,
-                _ => dedup.push(s),
+                Some(l) if l.t > s.t => {
+                    // Out of order: insert at its place, replacing an equal timestamp.
+                    let at = v.partition_point(|x| x.t < s.t);
+                    if v[at].t == s.t {
+                        v[at] = s;
+                    } else {
+                        v.insert(at, s);
+                    }
+                }
+                _ => v.push(s),
             }
         }
-        *v = dedup;
     }
 
     pub fn clear(&mut self) {
         self.series.clear();
+        self.index.clear();
+        self.by_name.clear();
     }
 
     /// The latest sample of a series.
     pub fn last_sample(&self, labels: &Labels) -> Option<Sample> {
-        self.series.get(labels).and_then(|v| v.last().copied())
+        let &i = self.index.get(labels)?;
+        self.series[i].1.last().copied()
     }
 
     /// Every series' samples in `(mint, maxt]` as Prometheus prints a matrix: `LABELS =>`,
-    /// then `VALUE @[MS]` lines.
+    /// then `VALUE @[MS]` lines, series in label order.
     pub fn dump(&self, mint: i64, maxt: i64) -> String {
+        let mut sorted: Vec<&(Labels, Vec<Sample>)> = self.series.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
         let mut out = Vec::new();
-        for (l, v) in &self.series {
+        for (l, v) in sorted {
             let pts: Vec<String> = v
                 .iter()
                 .filter(|s| s.t > mint && s.t <= maxt && !crate::model::is_stale_nan(s.v))
@@ -149,19 +174,30 @@ impl Storage for MemStorage {
     }
 
     fn select(&self, ms: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<MemSeries>, StorageError> {
-        Ok(self
-            .series
+        let name = ms
             .iter()
-            .filter(|(l, _)| crate::model::matcher::matches_all(ms, l))
-            .filter_map(|(l, s)| {
-                let lo = s.partition_point(|x| x.t < mint);
-                let hi = s.partition_point(|x| x.t <= maxt);
-                (lo < hi).then(|| MemSeries {
-                    labels: l.clone(),
-                    samples: s[lo..hi].to_vec(),
-                })
+            .find(|m| m.name == crate::model::METRIC_NAME && m.op == crate::model::MatchOp::Equal);
+        let pick = |(l, s): &(Labels, Vec<Sample>)| {
+            if !crate::model::matcher::matches_all(ms, l) {
+                return None;
+            }
+            let lo = s.partition_point(|x| x.t < mint);
+            let hi = s.partition_point(|x| x.t <= maxt);
+            (lo < hi).then(|| MemSeries {
+                labels: l.clone(),
+                samples: s[lo..hi].to_vec(),
             })
-            .collect())
+        };
+        let mut out: Vec<MemSeries> = match name {
+            Some(m) => self
+                .by_name
+                .get(&m.value)
+                .map(|ids| ids.iter().filter_map(|&i| pick(&self.series[i])).collect())
+                .unwrap_or_default(),
+            None => self.series.iter().filter_map(pick).collect(),
+        };
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(out)
     }
 
     fn read(
@@ -175,6 +211,9 @@ impl Storage for MemStorage {
         Ok(())
     }
 }
+
+/// Selections of at most this many series are read on the calling thread.
+const SERIAL_BELOW: usize = 16;
 
 /// Engine settings (Prometheus's defaults).
 #[derive(Clone, Debug)]
@@ -677,19 +716,23 @@ impl<'a, S: Storage> Evaluator<'a, S> {
     {
         let limits = self.limits();
         let st = self.st;
-        let res: EvalResult<Vec<Option<StepSeries>>> = refs
-            .into_par_iter()
-            .map_init(
-                || (Vec::new(), Vec::new()),
-                |(raw, scratch), r| {
-                    limits.deadline.check()?;
-                    raw.clear();
-                    st.read(&r, mint, maxt, raw)
-                        .map_err(|e| EvalError::Storage(e.into()))?;
-                    limits.admit(f(S::into_labels(r), raw, scratch)?)
-                },
-            )
-            .collect();
+        let one = |(raw, scratch): &mut (Vec<Sample>, Vec<Point>), r: S::Series| {
+            limits.deadline.check()?;
+            raw.clear();
+            st.read(&r, mint, maxt, raw)
+                .map_err(|e| EvalError::Storage(e.into()))?;
+            limits.admit(f(S::into_labels(r), raw, scratch)?)
+        };
+        // A few series are read here: handing them to the thread pool costs more than
+        // reading them (rule evaluation runs thousands of such queries).
+        let res: EvalResult<Vec<Option<StepSeries>>> = if refs.len() <= SERIAL_BELOW {
+            let mut bufs = (Vec::new(), Vec::new());
+            refs.into_iter().map(|r| one(&mut bufs, r)).collect()
+        } else {
+            refs.into_par_iter()
+                .map_init(|| (Vec::new(), Vec::new()), one)
+                .collect()
+        };
         self.settle(limits, res)
     }
 
@@ -703,13 +746,15 @@ impl<'a, S: Storage> Evaluator<'a, S> {
         F: Fn(&StepSeries) -> EvalResult<Option<StepSeries>> + Sync + Send,
     {
         let limits = self.limits();
-        let res: EvalResult<Vec<Option<StepSeries>>> = series
-            .par_iter()
-            .map(|s| {
-                limits.deadline.check()?;
-                limits.admit(f(s)?)
-            })
-            .collect();
+        let one = |s: &StepSeries| {
+            limits.deadline.check()?;
+            limits.admit(f(s)?)
+        };
+        let res: EvalResult<Vec<Option<StepSeries>>> = if series.len() <= SERIAL_BELOW {
+            series.iter().map(one).collect()
+        } else {
+            series.par_iter().map(one).collect()
+        };
         self.settle(limits, res)
     }
 

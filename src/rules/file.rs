@@ -553,6 +553,11 @@ fn validate_rule(r: RawRule<'_>, push: &mut impl FnMut(Pos, String)) -> Option<R
             ("annotation", &r.annotations, &mut annotation_templates),
         ] {
             for p in pairs {
+                if !p.value.contains("{{") {
+                    // Plain text: nothing to parse, expanded as it is.
+                    out.push(None);
+                    continue;
+                }
                 match template::parse_alert(name, &p.value) {
                     Ok(t) => out.push(Some(t)),
                     Err(template::ExpandError::Parse(_, e)) => {

@@ -3,7 +3,8 @@
 //! and validation rules: job intervals and limits inherit from `global`, a timeout may not
 //! exceed its interval, job names are unique.
 //!
-//! Other top-level sections (`alerting`, `rule_files`, `remote_write`, ...) are accepted and
+//! `rule_files` patterns are kept, resolved against the file's directory. Other top-level
+//! sections (`alerting`, `remote_write`, ...) are accepted and
 //! listed in [`Config::ignored`] so the caller can say they are not used here. Features of
 //! prometheus.yml that prombox does not implement (service discoveries other than static,
 //! file, HTTP and DNS; OAuth 2; proxies) are refused with an error rather than ignored, so a
@@ -21,6 +22,8 @@ use crate::yaml::{self, Error, Fields, Kind, Node, Pos, Result};
 pub struct Config {
     pub global: Global,
     pub scrape_configs: Vec<ScrapeConfig>,
+    /// `rule_files` patterns, relative ones joined to the config's directory.
+    pub rule_files: Vec<PathBuf>,
     /// Top-level sections present but not used by scraping.
     pub ignored: Vec<String>,
 }
@@ -28,6 +31,8 @@ pub struct Config {
 #[derive(Clone, Debug)]
 pub struct Global {
     pub scrape_interval_ms: i64,
+    /// How often rule groups are evaluated by default.
+    pub evaluation_interval_ms: i64,
     pub scrape_timeout_ms: i64,
     pub external_labels: Labels,
     pub scrape_protocols: Option<Vec<Protocol>>,
@@ -221,10 +226,9 @@ pub struct ScrapeConfig {
 }
 
 /// Top-level sections Prometheus knows that scraping does not use.
-const OTHER_SECTIONS: [&str; 9] = [
+const OTHER_SECTIONS: [&str; 8] = [
     "runtime",
     "alerting",
-    "rule_files",
     "scrape_config_files",
     "storage",
     "tracing",
@@ -325,6 +329,22 @@ pub fn parse(text: &str, dir: &Path) -> Result<Config> {
             ignored.push(s.to_string());
         }
     }
+    let mut rule_files = Vec::new();
+    if let Some(list) = f.get("rule_files") {
+        for n in list.seq()? {
+            let p = n.str()?;
+            // Prometheus's `patRulePath`: a `*` only in the last path element.
+            let bad = p.find('*').is_some_and(|i| p[i + 1..].contains(['*', '/']));
+            if bad {
+                return Err(Error::new(n.pos, format!("invalid rule file path {p:?}")));
+            }
+            rule_files.push(if p.is_empty() {
+                PathBuf::new()
+            } else {
+                path_in(dir, p)
+            });
+        }
+    }
     let mut scrape_configs: Vec<ScrapeConfig> = Vec::new();
     if let Some(list) = f.get("scrape_configs") {
         for n in list.seq()? {
@@ -348,6 +368,7 @@ pub fn parse(text: &str, dir: &Path) -> Result<Config> {
     Ok(Config {
         global,
         scrape_configs,
+        rule_files,
         ignored,
     })
 }
@@ -355,6 +376,7 @@ pub fn parse(text: &str, dir: &Path) -> Result<Config> {
 fn default_global() -> Global {
     Global {
         scrape_interval_ms: 60_000,
+        evaluation_interval_ms: 60_000,
         scrape_timeout_ms: 10_000,
         external_labels: Labels::new(),
         scrape_protocols: None,
@@ -475,8 +497,10 @@ fn decode_global(n: &Node) -> Result<Global> {
         g.scrape_protocols = Some(protocols(v)?);
     }
     g.limits = limits(&mut f, Limits::default())?;
+    if let Some(v) = f.get("evaluation_interval") {
+        g.evaluation_interval_ms = duration(v)?;
+    }
     for s in [
-        "evaluation_interval",
         "rule_query_offset",
         "query_log_file",
         "scrape_failure_log_file",

@@ -91,7 +91,12 @@ impl<'t, 'e> State<'t, 'e> {
     }
 
     /// Runs the template `name` with `data` as dot.
-    pub(super) fn run(&mut self, name: &str, data: Value) -> std::result::Result<(), ExecError> {
+    pub(super) fn run(
+        &mut self,
+        name: &str,
+        data: Value,
+        header_vars: &[(&str, &str)],
+    ) -> std::result::Result<(), ExecError> {
         let Some(list) = self.trees.trees.get(name) else {
             return Err(ExecError(format!(
                 "template: no template {} associated with template {}",
@@ -100,6 +105,14 @@ impl<'t, 'e> State<'t, 'e> {
             )));
         };
         self.vars = vec![("$".to_string(), data.clone())];
+        for (var, field) in header_vars {
+            let v = match self.eval_field(field, data.clone(), false) {
+                Ok(v) => v,
+                Err(Stop::Error(e)) => return Err(e),
+                Err(_) => Value::Missing,
+            };
+            self.vars.push((var.to_string(), v));
+        }
         match crate::promql::deep(|| self.walk_list(&data, list)) {
             Ok(()) => Ok(()),
             Err(Stop::Error(e)) => Err(e),
@@ -163,6 +176,10 @@ impl<'t, 'e> State<'t, 'e> {
     }
 
     fn walk(&mut self, dot: &Value, node: &'t Node) -> Result<()> {
+        crate::promql::deep(|| self.walk_node(dot, node))
+    }
+
+    fn walk_node(&mut self, dot: &Value, node: &'t Node) -> Result<()> {
         self.step()?;
         self.at = At::Node(node);
         match node {
@@ -370,7 +387,7 @@ impl<'t, 'e> State<'t, 'e> {
             }
             ArgKind::Pipe(p) => {
                 self.not_a_function(&cmd.args, &final_)?;
-                return self.eval_pipeline(dot, p);
+                return crate::promql::deep(|| self.eval_pipeline(dot, p));
             }
             ArgKind::Variable(name, fields) => {
                 self.at = At::Arg(first);
@@ -609,7 +626,7 @@ impl<'t, 'e> State<'t, 'e> {
                     self.eval_field_chain(dot, v, fields, &[], None)?
                 })
             }
-            ArgKind::Pipe(p) => Some(self.eval_pipeline(dot, p)?),
+            ArgKind::Pipe(p) => Some(crate::promql::deep(|| self.eval_pipeline(dot, p))?),
             ArgKind::Identifier(name) => {
                 let func = Func::from_name(name);
                 let Some(func) = func else {

@@ -29,6 +29,8 @@ pub struct Template {
     name: String,
     text: String,
     trees: parse::Trees,
+    /// Variables set from fields of the data before the text runs (the alert header).
+    header_vars: &'static [(&'static str, &'static str)],
 }
 
 impl Template {
@@ -39,14 +41,75 @@ impl Template {
             name: name.to_string(),
             text: text.to_string(),
             trees,
+            header_vars: &[],
         })
     }
 
     /// Renders the template with `data` as dot.
     pub fn execute(&self, data: Value, env: &Env<'_>) -> Result<String, ExecError> {
         let mut s = exec::State::new(&self.name, &self.text, &self.trees, env);
-        s.run(&self.name, data)?;
+        s.run(&self.name, data, self.header_vars)?;
         Ok(s.out)
+    }
+}
+
+/// What an alert template reads of its data (for static checks).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct References {
+    /// Label names read as `$labels.NAME`, `.Labels.NAME` or `index $labels "NAME"`.
+    pub labels: Vec<String>,
+    /// Whether `$value` or `.Value` is read.
+    pub value: bool,
+}
+
+impl Template {
+    /// What the template's own text (after `skip` bytes of header) reads of its data.
+    pub fn references(&self, skip: usize) -> References {
+        let mut r = References::default();
+        for list in self.trees.trees.values() {
+            parse::visit(list, &mut |a, next| {
+                if a.pos < skip {
+                    return;
+                }
+                match &a.kind {
+                    parse::ArgKind::Variable(v, f) if v == "$labels" => {
+                        if let Some(n) = f.first() {
+                            r.labels.push(n.clone());
+                        }
+                    }
+                    parse::ArgKind::Field(f) if f.first().is_some_and(|x| x == "Labels") => {
+                        if let Some(n) = f.get(1) {
+                            r.labels.push(n.clone());
+                        }
+                    }
+                    parse::ArgKind::Variable(v, _) if v == "$value" => r.value = true,
+                    parse::ArgKind::Field(f) if f.first().is_some_and(|x| x == "Value") => {
+                        r.value = true
+                    }
+                    parse::ArgKind::Identifier(i) if i == "index" => {
+                        if let Some((
+                            parse::Arg {
+                                kind: parse::ArgKind::Variable(v, f),
+                                ..
+                            },
+                            parse::Arg {
+                                kind: parse::ArgKind::String(name, _),
+                                ..
+                            },
+                        )) = next
+                        {
+                            if v == "$labels" && f.is_empty() {
+                                r.labels.push(name.clone());
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            });
+        }
+        r.labels.sort();
+        r.labels.dedup();
+        r
     }
 }
 
@@ -105,9 +168,34 @@ impl std::error::Error for ExpandError {}
 /// check it without running it.
 pub fn parse_alert(alert: &str, text: &str) -> Result<Template, ExpandError> {
     let name = format!("__alert_{alert}");
-    let full = format!("{ALERT_HEADER}{text}");
-    Template::parse(&name, &full).map_err(|e| ExpandError::Parse(name, e))
+    // The header is not parsed each time: its variables are declared, and positions count
+    // from its start, so messages are the same as if it had been.
+    let vars: Vec<&str> = ALERT_VARS.iter().map(|v| v.0).collect();
+    let trees = parse::parse_after(
+        &name,
+        text,
+        &|f| funcs::Func::from_name(f).is_some(),
+        &vars,
+        ALERT_HEADER.len(),
+    );
+    match trees {
+        Ok(trees) => Ok(Template {
+            text: format!("{ALERT_HEADER}{text}"),
+            name,
+            trees,
+            header_vars: ALERT_VARS,
+        }),
+        Err(e) => Err(ExpandError::Parse(name, e)),
+    }
 }
+
+/// The variables [`ALERT_HEADER`] sets, and the fields they come from.
+const ALERT_VARS: &[(&str, &str)] = &[
+    ("$labels", "Labels"),
+    ("$externalLabels", "ExternalLabels"),
+    ("$externalURL", "ExternalURL"),
+    ("$value", "Value"),
+];
 
 /// Expands one alert label or annotation template.
 pub fn expand_alert(

@@ -138,8 +138,10 @@ pub struct Trees {
     pub trees: BTreeMap<String, List>,
 }
 
-/// Go's maximum nesting of parenthesised pipelines and control structures.
-pub const MAX_DEPTH: usize = 10_000;
+/// The deepest parenthesised pipelines and control structures may nest (Go stops
+/// parentheses at 10,000 and control structures not at all; no template comes near 1,000,
+/// and the recursive walks over the tree stay within any thread's stack).
+pub const MAX_DEPTH: usize = 1000;
 
 /// Parses `text` as the template `name`; `is_function` says which identifiers are functions.
 pub fn parse(
@@ -147,13 +149,31 @@ pub fn parse(
     text: &str,
     is_function: &dyn Fn(&str) -> bool,
 ) -> std::result::Result<Trees, ParseError> {
-    let tokens = lex(text);
+    parse_after(name, text, is_function, &[], 0)
+}
+
+/// Parses `text` as if it followed a header of `offset` bytes, without a newline, that
+/// declares the variables `vars` at the top level (Prometheus's alert header): positions
+/// count from the header's start.
+pub fn parse_after(
+    name: &str,
+    text: &str,
+    is_function: &dyn Fn(&str) -> bool,
+    vars: &[&str],
+    offset: usize,
+) -> std::result::Result<Trees, ParseError> {
+    let mut tokens = lex(text);
+    for t in &mut tokens {
+        t.pos += offset;
+    }
+    let mut top_vars = vec!["$".to_string()];
+    top_vars.extend(vars.iter().map(|v| v.to_string()));
     let mut p = Parser {
         name,
         tokens,
         i: 0,
         last_line: 1,
-        vars: vec!["$".to_string()],
+        vars: top_vars,
         range_depth: 0,
         action_line: 0,
         depth: 0,
@@ -381,9 +401,17 @@ impl<'a> Parser<'a> {
                 self.expect(Tok::RightDelim, "end")?;
                 return Ok(Item::End);
             }
-            Tok::If => return self.control("if").map(|b| Item::Node(Node::If(b))),
-            Tok::Range => return self.control("range").map(|b| Item::Node(Node::Range(b))),
-            Tok::With => return self.control("with").map(|b| Item::Node(Node::With(b))),
+            Tok::If => {
+                return crate::promql::deep(|| self.control("if")).map(|b| Item::Node(Node::If(b)))
+            }
+            Tok::Range => {
+                return crate::promql::deep(|| self.control("range"))
+                    .map(|b| Item::Node(Node::Range(b)))
+            }
+            Tok::With => {
+                return crate::promql::deep(|| self.control("with"))
+                    .map(|b| Item::Node(Node::With(b)))
+            }
             Tok::Template => return self.template_call().map(Item::Node),
             _ => {}
         }
@@ -674,7 +702,9 @@ impl<'a> Parser<'a> {
             }
             Tok::LeftParen => {
                 self.deeper()?;
-                let p = self.pipeline("parenthesized pipeline", Tok::RightParen)?;
+                let p = crate::promql::deep(|| {
+                    self.pipeline("parenthesized pipeline", Tok::RightParen)
+                })?;
                 self.depth -= 1;
                 ArgKind::Pipe(p)
             }
@@ -695,6 +725,44 @@ enum Item {
     Node(Node),
     End,
     Else,
+}
+
+/// Calls `f` on every operand of a tree (with the two operands after it in its command,
+/// for `index $labels "x"`), outside-in.
+pub fn visit(list: &List, f: &mut impl FnMut(&Arg, Option<(&Arg, &Arg)>)) {
+    fn pipe(p: &Pipe, f: &mut impl FnMut(&Arg, Option<(&Arg, &Arg)>)) {
+        for c in &p.cmds {
+            for (i, a) in c.args.iter().enumerate() {
+                let next = match (c.args.get(i + 1), c.args.get(i + 2)) {
+                    (Some(x), Some(y)) => Some((x, y)),
+                    _ => None,
+                };
+                arg(a, next, f);
+            }
+        }
+    }
+    fn arg(a: &Arg, next: Option<(&Arg, &Arg)>, f: &mut impl FnMut(&Arg, Option<(&Arg, &Arg)>)) {
+        f(a, next);
+        match &a.kind {
+            ArgKind::Pipe(p) => crate::promql::deep(|| pipe(p, f)),
+            ArgKind::Chain(n, _) => crate::promql::deep(|| arg(n, None, f)),
+            _ => {}
+        }
+    }
+    for n in &list.nodes {
+        match n {
+            Node::Action(p) => pipe(p, f),
+            Node::If(b) | Node::Range(b) | Node::With(b) => {
+                pipe(&b.pipe, f);
+                crate::promql::deep(|| visit(&b.list, f));
+                if let Some(e) = &b.else_list {
+                    crate::promql::deep(|| visit(e, f));
+                }
+            }
+            Node::Template { pipe: Some(p), .. } => pipe(p, f),
+            _ => {}
+        }
+    }
 }
 
 fn is_empty(l: &List) -> bool {
@@ -975,6 +1043,10 @@ impl fmt::Display for Node {
 }
 
 fn write_branch(f: &mut fmt::Formatter<'_>, word: &str, b: &Branch) -> fmt::Result {
+    crate::promql::deep(|| write_branch_inner(f, word, b))
+}
+
+fn write_branch_inner(f: &mut fmt::Formatter<'_>, word: &str, b: &Branch) -> fmt::Result {
     write!(f, "{{{{{word} {}}}}}", b.pipe)?;
     for n in &b.list.nodes {
         write!(f, "{n}")?;
