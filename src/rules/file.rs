@@ -400,50 +400,69 @@ fn describe(n: &Node) -> String {
 }
 
 fn validate(raw: Vec<RawGroup<'_>>) -> Result<RuleFile, Vec<FileError>> {
-    let mut errors = Vec::new();
+    use rayon::prelude::*;
     let mut seen = HashSet::new();
-    let mut groups = Vec::with_capacity(raw.len());
-    for g in raw {
+    let mut name_errors: Vec<Option<FileError>> = Vec::with_capacity(raw.len());
+    for g in &raw {
         let (name, name_pos) = g.name.unwrap_or(("", g.pos));
-        if name.is_empty() {
-            errors.push(error(name_pos, "Groupname must not be empty"));
+        name_errors.push(if name.is_empty() {
+            Some(error(name_pos, "Groupname must not be empty"))
         } else if !seen.insert(name) {
-            errors.push(error(
+            Some(error(
                 name_pos,
                 format!(
                     "groupname: {} is repeated in the same file",
                     template::fmt::quote(name)
                 ),
-            ));
-        }
-        for l in &g.labels {
-            if let Some(m) = label_name_error(&l.name) {
-                errors.push(error(l.pos, m));
-            }
-        }
-        let mut rules = Vec::with_capacity(g.rules.len());
-        for (i, r) in g.rules.into_iter().enumerate() {
-            let rule_name = r.alert.or(r.record).map_or("", |x| x.0).to_string();
-            let mut push = |pos: Pos, message: String| {
-                errors.push(FileError {
-                    pos,
-                    rule: Some((name.to_string(), i + 1, rule_name.clone())),
-                    message,
-                });
-            };
-            if let Some(rule) = validate_rule(r, &mut push) {
-                rules.push(rule);
-            }
-        }
-        groups.push(Group {
-            name: name.to_string(),
-            pos: g.pos,
-            interval: g.interval,
-            query_offset: g.query_offset,
-            limit: g.limit,
-            labels: g.labels,
-            rules,
+            ))
+        } else {
+            None
         });
+    }
+    // Groups are validated in parallel (each rule's expression and templates are parsed
+    // here); errors keep the file's order.
+    let checked: Vec<(Group, Vec<FileError>)> = raw
+        .into_par_iter()
+        .map(|g| {
+            let mut errors = Vec::new();
+            let (name, _) = g.name.unwrap_or(("", g.pos));
+            for l in &g.labels {
+                if let Some(m) = label_name_error(&l.name) {
+                    errors.push(error(l.pos, m));
+                }
+            }
+            let mut rules = Vec::with_capacity(g.rules.len());
+            for (i, r) in g.rules.into_iter().enumerate() {
+                let rule_name = r.alert.or(r.record).map_or("", |x| x.0).to_string();
+                let mut push = |pos: Pos, message: String| {
+                    errors.push(FileError {
+                        pos,
+                        rule: Some((name.to_string(), i + 1, rule_name.clone())),
+                        message,
+                    });
+                };
+                if let Some(rule) = validate_rule(r, &mut push) {
+                    rules.push(rule);
+                }
+            }
+            let group = Group {
+                name: name.to_string(),
+                pos: g.pos,
+                interval: g.interval,
+                query_offset: g.query_offset,
+                limit: g.limit,
+                labels: g.labels,
+                rules,
+            };
+            (group, errors)
+        })
+        .collect();
+    let mut errors = Vec::new();
+    let mut groups = Vec::with_capacity(checked.len());
+    for ((g, e), n) in checked.into_iter().zip(name_errors) {
+        errors.extend(n);
+        errors.extend(e);
+        groups.push(g);
     }
     if errors.is_empty() {
         Ok(RuleFile { groups })

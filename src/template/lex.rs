@@ -92,7 +92,7 @@ impl Tok {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Token {
     pub tok: Tok,
-    pub text: String,
+    pub text: std::rc::Rc<str>,
     /// Byte offset in the template.
     pub pos: usize,
     /// 1-based line.
@@ -105,7 +105,7 @@ impl Token {
     pub fn describe(&self) -> String {
         match self.tok {
             Tok::Eof => "EOF".into(),
-            Tok::Error => self.text.clone(),
+            Tok::Error => self.text.to_string(),
             t if t.is_keyword() => format!("<{}>", self.text),
             _ if self.text.chars().count() > 10 => {
                 let head: String = self.text.chars().take(10).collect();
@@ -130,7 +130,7 @@ pub fn lex(input: &str) -> Vec<Token> {
         line: 1,
         start_line: 1,
         paren_depth: 0,
-        out: Vec::new(),
+        out: Vec::with_capacity(input.len() / 4 + 2),
         inside: false,
     };
     l.run();
@@ -198,7 +198,7 @@ impl<'a> Lexer<'a> {
     fn emit_text(&mut self, tok: Tok, text: String) {
         self.out.push(Token {
             tok,
-            text,
+            text: text.into(),
             pos: self.start,
             line: self.start_line,
         });
@@ -215,7 +215,7 @@ impl<'a> Lexer<'a> {
     fn error(&mut self, msg: String) {
         self.out.push(Token {
             tok: Tok::Error,
-            text: msg,
+            text: msg.into(),
             pos: self.start,
             line: self.start_line,
         });
@@ -251,7 +251,7 @@ impl<'a> Lexer<'a> {
                 let (start, line) = (self.start, self.start_line);
                 self.out.push(Token {
                     tok: Tok::Text,
-                    text,
+                    text: text.into(),
                     pos: start,
                     line,
                 });
@@ -635,7 +635,10 @@ mod tests {
     use super::*;
 
     fn kinds(s: &str) -> Vec<(Tok, String)> {
-        lex(s).into_iter().map(|t| (t.tok, t.text)).collect()
+        lex(s)
+            .into_iter()
+            .map(|t| (t.tok, t.text.to_string()))
+            .collect()
     }
 
     #[test]

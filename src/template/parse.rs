@@ -355,7 +355,7 @@ impl<'a> Parser<'a> {
     fn text_or_action(&mut self) -> Result<Item> {
         let t = self.next_non_space();
         match t.tok {
-            Tok::Text => Ok(Item::Node(Node::Text(t.text))),
+            Tok::Text => Ok(Item::Node(Node::Text(t.text.to_string()))),
             Tok::LeftDelim => {
                 self.action_line = t.line;
                 let r = self.action();
@@ -526,13 +526,13 @@ impl<'a> Parser<'a> {
                 Tok::Assign | Tok::Declare => {
                     pipe.is_assign = next.tok == Tok::Assign;
                     self.next_non_space();
-                    pipe.decl.push(v.text.clone());
-                    self.vars.push(v.text);
+                    pipe.decl.push(v.text.to_string());
+                    self.vars.push(v.text.to_string());
                 }
-                Tok::Char if next.text == "," => {
+                Tok::Char if &*next.text == "," => {
                     self.next_non_space();
-                    pipe.decl.push(v.text.clone());
-                    self.vars.push(v.text);
+                    pipe.decl.push(v.text.to_string());
+                    self.vars.push(v.text.to_string());
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().tok {
                             Tok::Variable | Tok::RightDelim | Tok::RightParen => continue,
@@ -680,7 +680,7 @@ impl<'a> Parser<'a> {
                         super::fmt::quote(&t.text)
                     )));
                 }
-                ArgKind::Identifier(t.text)
+                ArgKind::Identifier(t.text.to_string())
             }
             Tok::Dot => ArgKind::Dot,
             Tok::Nil => ArgKind::Nil,
@@ -696,7 +696,7 @@ impl<'a> Parser<'a> {
                 ArgKind::Variable(var, fields)
             }
             Tok::Field => ArgKind::Field(vec![t.text[1..].to_string()]),
-            Tok::Bool => ArgKind::Bool(t.text == "true"),
+            Tok::Bool => ArgKind::Bool(&*t.text == "true"),
             Tok::CharConstant | Tok::Complex | Tok::Number => {
                 ArgKind::Number(number(&t).map_err(|e| self.error(e))?)
             }
@@ -710,7 +710,7 @@ impl<'a> Parser<'a> {
             }
             Tok::String | Tok::RawString => {
                 let s = unquote(&t.text).map_err(|e| self.error(e))?;
-                ArgKind::String(s, t.text)
+                ArgKind::String(s, t.text.to_string())
             }
             _ => {
                 self.backup();
@@ -858,7 +858,7 @@ fn unquote_char(s: &str, quote: char) -> std::result::Result<(String, &str), Str
 
 /// A number token as Go types it.
 fn number(t: &Token) -> std::result::Result<Number, String> {
-    let text = &t.text;
+    let text = &t.text.to_string();
     let mut n = Number {
         text: text.clone(),
         int: None,
