@@ -129,7 +129,8 @@ pub enum Check {
     CounterRate,
     /// A range shorter than two scrape intervals under a function that needs two samples.
     RangeTooShort,
-    /// An alerting expression that filters nothing: it fires for every series it returns.
+    /// An alerting expression that filters nothing (no comparison, `absent`, set operator
+    /// or label-value matcher): it fires for every series it returns.
     AlwaysFires,
     /// A template reads a label the expression's aggregation removes.
     DroppedLabel,
@@ -541,7 +542,7 @@ impl<'a> RuleCheck<'a> {
             self.alert_checks(r);
         } else {
             let parts: Vec<&str> = r.name.split(':').collect();
-            if parts.len() != 3 || parts.iter().any(|p| p.is_empty()) {
+            if parts.len() < 3 || parts.iter().any(|p| p.is_empty()) {
                 self.push_at(
                     Check::RecordName,
                     Severity::Info,
@@ -636,7 +637,7 @@ impl<'a> RuleCheck<'a> {
                 Severity::Warning,
                 r,
                 0,
-                "the expression has no comparison, absent() or and/unless: the alert fires for every series it returns".into(),
+                "the expression has no comparison, absent(), and/unless or label-value matcher: the alert fires for every series it returns".into(),
             );
         }
         let header = crate::template::ALERT_HEADER.len();
@@ -758,10 +759,19 @@ fn matcher_checks(
     }
 }
 
-/// Whether an alert expression can filter its result.
+/// Whether an alert expression can filter its result: a comparison, `absent()`, a set
+/// operator, `topk`-like selection, or a selector that picks series by a label's value
+/// (`info{state="down"}` fires for the series in that state only).
 fn filters(e: &Expr) -> bool {
     let mut f = false;
+    let picks = |s: &Selector| {
+        s.matchers
+            .iter()
+            .any(|m| m.name != METRIC_NAME && !(m.op == MatchOp::Regex && m.value == ".*"))
+    };
     e.walk(&mut |x| match x {
+        Expr::Selector(s) if picks(s) => f = true,
+        Expr::Matrix(m) if picks(&m.selector) => f = true,
         Expr::Binary(b)
             if (b.op.is_comparison() && !b.return_bool)
                 || matches!(b.op, BinOp::And | BinOp::Unless) =>

@@ -66,8 +66,9 @@ impl Template {
     /// What the template's own text (after `skip` bytes of header) reads of its data.
     pub fn references(&self, skip: usize) -> References {
         let mut r = References::default();
-        for list in self.trees.trees.values() {
-            parse::visit(list, &mut |a, next| {
+        for (tree, list) in &self.trees.trees {
+            // In a `define`d template dot is whatever its caller passed.
+            parse::visit_in(list, *tree == self.name, &mut |a, next, root| {
                 if a.pos < skip {
                     return;
                 }
@@ -77,13 +78,15 @@ impl Template {
                             r.labels.push(n.clone());
                         }
                     }
-                    parse::ArgKind::Field(f) if f.first().is_some_and(|x| x == "Labels") => {
+                    parse::ArgKind::Field(f)
+                        if root && f.first().is_some_and(|x| x == "Labels") =>
+                    {
                         if let Some(n) = f.get(1) {
                             r.labels.push(n.clone());
                         }
                     }
                     parse::ArgKind::Variable(v, _) if v == "$value" => r.value = true,
-                    parse::ArgKind::Field(f) if f.first().is_some_and(|x| x == "Value") => {
+                    parse::ArgKind::Field(f) if root && f.first().is_some_and(|x| x == "Value") => {
                         r.value = true
                     }
                     parse::ArgKind::Identifier(i) if i == "index" => {

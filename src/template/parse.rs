@@ -728,38 +728,50 @@ enum Item {
 }
 
 /// Calls `f` on every operand of a tree (with the two operands after it in its command,
-/// for `index $labels "x"`), outside-in.
-pub fn visit(list: &List, f: &mut impl FnMut(&Arg, Option<(&Arg, &Arg)>)) {
-    fn pipe(p: &Pipe, f: &mut impl FnMut(&Arg, Option<(&Arg, &Arg)>)) {
+/// for `index $labels "x"`, and whether dot is still the data: not inside `range` or
+/// `with`), outside-in.
+pub fn visit(list: &List, f: &mut impl FnMut(&Arg, Option<(&Arg, &Arg)>, bool)) {
+    visit_in(list, true, f)
+}
+
+/// [`visit`], saying whether dot is the data at the start.
+pub fn visit_in(list: &List, root: bool, f: &mut impl FnMut(&Arg, Option<(&Arg, &Arg)>, bool)) {
+    fn pipe(p: &Pipe, root: bool, f: &mut impl FnMut(&Arg, Option<(&Arg, &Arg)>, bool)) {
         for c in &p.cmds {
             for (i, a) in c.args.iter().enumerate() {
                 let next = match (c.args.get(i + 1), c.args.get(i + 2)) {
                     (Some(x), Some(y)) => Some((x, y)),
                     _ => None,
                 };
-                arg(a, next, f);
+                arg(a, next, root, f);
             }
         }
     }
-    fn arg(a: &Arg, next: Option<(&Arg, &Arg)>, f: &mut impl FnMut(&Arg, Option<(&Arg, &Arg)>)) {
-        f(a, next);
+    fn arg(
+        a: &Arg,
+        next: Option<(&Arg, &Arg)>,
+        root: bool,
+        f: &mut impl FnMut(&Arg, Option<(&Arg, &Arg)>, bool),
+    ) {
+        f(a, next, root);
         match &a.kind {
-            ArgKind::Pipe(p) => crate::promql::deep(|| pipe(p, f)),
-            ArgKind::Chain(n, _) => crate::promql::deep(|| arg(n, None, f)),
+            ArgKind::Pipe(p) => crate::promql::deep(|| pipe(p, root, f)),
+            ArgKind::Chain(n, _) => crate::promql::deep(|| arg(n, None, root, f)),
             _ => {}
         }
     }
     for n in &list.nodes {
         match n {
-            Node::Action(p) => pipe(p, f),
+            Node::Action(p) => pipe(p, root, f),
             Node::If(b) | Node::Range(b) | Node::With(b) => {
-                pipe(&b.pipe, f);
-                crate::promql::deep(|| visit(&b.list, f));
+                pipe(&b.pipe, root, f);
+                let inner = root && matches!(n, Node::If(_));
+                crate::promql::deep(|| visit_in(&b.list, inner, f));
                 if let Some(e) = &b.else_list {
-                    crate::promql::deep(|| visit(e, f));
+                    crate::promql::deep(|| visit_in(e, root, f));
                 }
             }
-            Node::Template { pipe: Some(p), .. } => pipe(p, f),
+            Node::Template { pipe: Some(p), .. } => pipe(p, root, f),
             _ => {}
         }
     }
