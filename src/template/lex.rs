@@ -489,6 +489,12 @@ impl<'a> Lexer<'a> {
     }
 
     fn char_constant(&mut self) -> bool {
+        self.quoted('\'', Tok::CharConstant, "unterminated character constant")
+    }
+
+    /// The rest of a quoted string or character constant: escapes skipped, a newline or
+    /// the end before the closing quote is `unterminated`.
+    fn quoted(&mut self, close: char, tok: Tok, unterminated: &str) -> bool {
         loop {
             match self.next() {
                 Some('\\') => {
@@ -497,18 +503,18 @@ impl<'a> Lexer<'a> {
                             continue;
                         }
                     }
-                    self.error("unterminated character constant".into());
+                    self.error(unterminated.into());
                     return false;
                 }
                 None | Some('\n') => {
-                    self.error("unterminated character constant".into());
+                    self.error(unterminated.into());
                     return false;
                 }
-                Some('\'') => break,
+                Some(c) if c == close => break,
                 Some(_) => {}
             }
         }
-        self.emit(Tok::CharConstant);
+        self.emit(tok);
         true
     }
 
@@ -579,27 +585,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn quote(&mut self) -> bool {
-        loop {
-            match self.next() {
-                Some('\\') => {
-                    if let Some(c) = self.next() {
-                        if c != '\n' {
-                            continue;
-                        }
-                    }
-                    self.error("unterminated quoted string".into());
-                    return false;
-                }
-                None | Some('\n') => {
-                    self.error("unterminated quoted string".into());
-                    return false;
-                }
-                Some('"') => break,
-                Some(_) => {}
-            }
-        }
-        self.emit(Tok::String);
-        true
+        self.quoted('"', Tok::String, "unterminated quoted string")
     }
 
     fn raw_quote(&mut self) -> bool {
