@@ -300,14 +300,9 @@ impl<'a> P<'a> {
                     Ok(v)
                 };
                 let ch = match e {
-                    'a' => '\x07',
-                    'b' => '\x08',
-                    'f' => '\x0c',
-                    'n' => '\n',
-                    'r' => '\r',
-                    't' => '\t',
-                    'v' => '\x0b',
-                    '\\' => '\\',
+                    e if super::quote::simple_escape(e).is_some() => {
+                        super::quote::simple_escape(e).unwrap_or(e)
+                    }
                     '"' | '\'' => e,
                     'x' => char::from_u32(hex(self, 2)?).unwrap_or('\u{fffd}'),
                     'u' => char::from_u32(hex(self, 4)?).ok_or(SelectorError {

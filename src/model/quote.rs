@@ -54,3 +54,19 @@ pub fn quote_rune(c: char) -> String {
     out.push('\'');
     out
 }
+
+/// The character a one-letter escape (`\n`, `\t`, `\\`, ...) stands for in a Go or PromQL
+/// string literal; quotes are the caller's, since which one may be escaped depends on it.
+pub fn simple_escape(c: char) -> Option<char> {
+    Some(match c {
+        'a' => '\x07',
+        'b' => '\x08',
+        'f' => '\x0c',
+        'n' => '\n',
+        'r' => '\r',
+        't' => '\t',
+        'v' => '\x0b',
+        '\\' => '\\',
+        _ => return None,
+    })
+}

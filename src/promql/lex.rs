@@ -908,16 +908,8 @@ impl<'a> Lexer<'a> {
         };
         self.pos += c.len_utf8();
         let simple = match c {
-            'a' => Some('\x07'),
-            'b' => Some('\x08'),
-            'f' => Some('\x0c'),
-            'n' => Some('\n'),
-            'r' => Some('\r'),
-            't' => Some('\t'),
-            'v' => Some('\x0b'),
-            '\\' => Some('\\'),
             c if c == quote => Some(c),
-            _ => None,
+            c => crate::model::quote::simple_escape(c),
         };
         if let Some(s) = simple {
             val.push(s as u8);

@@ -432,7 +432,9 @@ impl<'a> Lexer<'a> {
         true
     }
 
-    fn identifier(&mut self) -> bool {
+    /// Reads letters and digits up to a terminator; false (with the error) if another
+    /// character follows them.
+    fn word(&mut self) -> bool {
         while let Some(c) = self.peek() {
             if !is_alphanumeric(c) {
                 break;
@@ -442,6 +444,13 @@ impl<'a> Lexer<'a> {
         if !self.at_terminator() {
             let c = self.peek().expect("not at the end");
             self.error(format!("bad character {}", char_u(c)));
+            return false;
+        }
+        true
+    }
+
+    fn identifier(&mut self) -> bool {
+        if !self.word() {
             return false;
         }
         let word = &self.input[self.start..self.pos];
@@ -463,15 +472,7 @@ impl<'a> Lexer<'a> {
             });
             return true;
         }
-        while let Some(c) = self.peek() {
-            if !is_alphanumeric(c) {
-                break;
-            }
-            self.next();
-        }
-        if !self.at_terminator() {
-            let c = self.peek().expect("not at the end");
-            self.error(format!("bad character {}", char_u(c)));
+        if !self.word() {
             return false;
         }
         self.emit(tok);

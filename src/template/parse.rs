@@ -817,21 +817,13 @@ fn unquote_char(s: &str, quote: char) -> std::result::Result<(String, &str), Str
     let e = chars.next().ok_or_else(bad)?;
     let rest = chars.as_str();
     let simple = match e {
-        'a' => Some('\x07'),
-        'b' => Some('\x08'),
-        'f' => Some('\x0c'),
-        'n' => Some('\n'),
-        'r' => Some('\r'),
-        't' => Some('\t'),
-        'v' => Some('\x0b'),
-        '\\' => Some('\\'),
         '\'' | '"' => {
             if e != quote {
                 return Err(bad());
             }
             Some(e)
         }
-        _ => None,
+        e => crate::model::quote::simple_escape(e),
     };
     if let Some(c) = simple {
         return Ok((c.to_string(), rest));
