@@ -31,6 +31,9 @@ _prombox() {
             prombox,export)
                 cmd="prombox__subcmd__export"
                 ;;
+            prombox,gateway)
+                cmd="prombox__subcmd__gateway"
+                ;;
             prombox,help)
                 cmd="prombox__subcmd__help"
                 ;;
@@ -39,6 +42,9 @@ _prombox() {
                 ;;
             prombox,labels)
                 cmd="prombox__subcmd__labels"
+                ;;
+            prombox,push)
+                cmd="prombox__subcmd__push"
                 ;;
             prombox,query)
                 cmd="prombox__subcmd__query"
@@ -94,6 +100,9 @@ _prombox() {
             prombox__subcmd__help,export)
                 cmd="prombox__subcmd__help__subcmd__export"
                 ;;
+            prombox__subcmd__help,gateway)
+                cmd="prombox__subcmd__help__subcmd__gateway"
+                ;;
             prombox__subcmd__help,help)
                 cmd="prombox__subcmd__help__subcmd__help"
                 ;;
@@ -102,6 +111,9 @@ _prombox() {
                 ;;
             prombox__subcmd__help,labels)
                 cmd="prombox__subcmd__help__subcmd__labels"
+                ;;
+            prombox__subcmd__help,push)
+                cmd="prombox__subcmd__help__subcmd__push"
                 ;;
             prombox__subcmd__help,query)
                 cmd="prombox__subcmd__help__subcmd__query"
@@ -161,7 +173,7 @@ _prombox() {
 
     case "${cmd}" in
         prombox)
-            opts="-h -V --help --version check store compact inspect export delete query series scrape collect targets labels test rules help"
+            opts="-h -V --help --version check store compact inspect export delete query series scrape collect targets labels test rules push gateway help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -392,8 +404,54 @@ _prombox() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        prombox__subcmd__gateway)
+            opts="-h -V --listen --data --ttl --enable-admin-api --max-body --max-groups --max-series --max-connections --once --format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-body)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-groups)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-series)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text openmetrics" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         prombox__subcmd__help)
-            opts="check store compact inspect export delete query series scrape collect targets labels test rules help"
+            opts="check store compact inspect export delete query series scrape collect targets labels test rules push gateway help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -504,6 +562,20 @@ _prombox() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        prombox__subcmd__help__subcmd__gateway)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         prombox__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -533,6 +605,20 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__help__subcmd__labels)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__help__subcmd__push)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -723,6 +809,76 @@ _prombox() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__push)
+            opts="-h -V --job --label --add --delete --partial --ttl --type --help-text --user --password-file --bearer-token-file --header --ca-file --cert-file --key-file --insecure-skip-verify --timeout --retries --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -W "gauge counter untyped" -- "${cur}"))
+                    return 0
+                    ;;
+                --help-text)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bearer-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -40,6 +40,8 @@ complete -c prombox -n "__fish_prombox_needs_command" -f -a "targets" -d 'List t
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "labels" -d 'List label names, or one label\'s values'
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "test" -d 'Run PromQL test scripts (load/eval format)'
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "rules" -d 'Check rule files and run rule unit tests (promtool\'s formats)'
+complete -c prombox -n "__fish_prombox_needs_command" -f -a "push" -d 'Push metrics to a Pushgateway (or prombox gateway), or delete a group'
+complete -c prombox -n "__fish_prombox_needs_command" -f -a "gateway" -d 'Run a Pushgateway-compatible server whose acknowledged pushes survive a crash'
 complete -c prombox -n "__fish_prombox_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c prombox -n "__fish_prombox_using_subcommand check; and not __fish_seen_subcommand_from metrics config help" -s h -l help -d 'Print help'
 complete -c prombox -n "__fish_prombox_using_subcommand check; and not __fish_seen_subcommand_from metrics config help" -s V -l version -d 'Print version'
@@ -182,21 +184,58 @@ complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_s
 complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from help" -f -a "check" -d 'Check rule files like promtool check rules, plus static checks'
 complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from help" -f -a "test" -d 'Run rule unit tests in promtool\'s format, like promtool test rules'
 complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules help" -f -a "check" -d 'Check expositions for errors and lint problems'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules help" -f -a "store" -d 'Ingest expositions (text or OpenMetrics) into a data dir'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules help" -f -a "compact" -d 'Turn stored segments into compressed blocks; apply deletes and retention'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules help" -f -a "inspect" -d 'List a data dir\'s blocks and segments, top series; verify checksums'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules help" -f -a "export" -d 'Stream stored samples out as OpenMetrics, JSON lines or CSV'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules help" -f -a "delete" -d 'Delete series samples (a tombstone, applied by compact)'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules help" -f -a "query" -d 'Run a PromQL instant or range query'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules help" -f -a "series" -d 'List the series matching selectors'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules help" -f -a "scrape" -d 'Scrape targets (a prometheus.yml, or this host) into a data dir'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules help" -f -a "collect" -d 'Print this host\'s metrics (the built-in collector) as an exposition'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules help" -f -a "targets" -d 'List the targets a Prometheus config discovers, before and after relabeling'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules help" -f -a "labels" -d 'List label names, or one label\'s values'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules help" -f -a "test" -d 'Run PromQL test scripts (load/eval format)'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules help" -f -a "rules" -d 'Check rule files and run rule unit tests (promtool\'s formats)'
-complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c prombox -n "__fish_prombox_using_subcommand push" -l job -d 'The job label of the group' -r
+complete -c prombox -n "__fish_prombox_using_subcommand push" -l label -d 'A further grouping label (repeatable)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand push" -l ttl -d 'The group expires this long after the push (prombox gateway only)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand push" -l type -d 'The type of NAME=VALUE metrics' -r -f -a "gauge\t''
+counter\t''
+untyped\t''"
+complete -c prombox -n "__fish_prombox_using_subcommand push" -l help-text -d 'The HELP text of NAME=VALUE metrics' -r
+complete -c prombox -n "__fish_prombox_using_subcommand push" -l user -d 'Basic auth user name' -r
+complete -c prombox -n "__fish_prombox_using_subcommand push" -l password-file -d 'File holding the basic auth password' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand push" -l bearer-token-file -d 'File holding a bearer token' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand push" -l header -d 'An extra request header (repeatable)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand push" -l ca-file -d 'CA certificate(s) to verify the gateway with (PEM)' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand push" -l cert-file -d 'Client certificate (PEM), with --key-file' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand push" -l key-file -d 'Client key (PEM), with --cert-file' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand push" -l timeout -d 'Give up on an attempt after this long' -r
+complete -c prombox -n "__fish_prombox_using_subcommand push" -l retries -d 'Retry this many times on connection errors and 5xx replies, with backoff' -r
+complete -c prombox -n "__fish_prombox_using_subcommand push" -l add -d 'POST: replace only the metric names pushed (default: PUT, replace the group)'
+complete -c prombox -n "__fish_prombox_using_subcommand push" -l delete -d 'DELETE the group'
+complete -c prombox -n "__fish_prombox_using_subcommand push" -l partial -d 'With --delete: every group whose key holds the given labels (prombox gateway only)'
+complete -c prombox -n "__fish_prombox_using_subcommand push" -l insecure-skip-verify -d 'Do not verify the gateway\'s certificate'
+complete -c prombox -n "__fish_prombox_using_subcommand push" -s h -l help -d 'Print help'
+complete -c prombox -n "__fish_prombox_using_subcommand push" -s V -l version -d 'Print version'
+complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l listen -d 'Address to listen on (`:9091` listens on every interface)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l data -d 'The state directory (created if missing)' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l ttl -d 'Expire groups not pushed to within this long (a push may set its own TTL with `?ttl=` or an `X-Prombox-TTL` header)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l max-body -d 'The largest request body, after gzip decoding' -r
+complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l max-groups -d 'Groups held at most; a push creating one more is refused (429)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l max-series -d 'Series in one group at most; a larger push is refused (413)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l max-connections -d 'Open connections at most; more are answered 503' -r
+complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l format -d 'The format of --once' -r -f -a "text\t''
+openmetrics\t''"
+complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l enable-admin-api -d 'Serve PUT /api/v1/admin/wipe (deletes every group)'
+complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l once -d 'Print the groups in DIR as an exposition and exit (no server; safe beside one)'
+complete -c prombox -n "__fish_prombox_using_subcommand gateway" -s h -l help -d 'Print help'
+complete -c prombox -n "__fish_prombox_using_subcommand gateway" -s V -l version -d 'Print version'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules push gateway help" -f -a "check" -d 'Check expositions for errors and lint problems'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules push gateway help" -f -a "store" -d 'Ingest expositions (text or OpenMetrics) into a data dir'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules push gateway help" -f -a "compact" -d 'Turn stored segments into compressed blocks; apply deletes and retention'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules push gateway help" -f -a "inspect" -d 'List a data dir\'s blocks and segments, top series; verify checksums'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules push gateway help" -f -a "export" -d 'Stream stored samples out as OpenMetrics, JSON lines or CSV'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules push gateway help" -f -a "delete" -d 'Delete series samples (a tombstone, applied by compact)'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules push gateway help" -f -a "query" -d 'Run a PromQL instant or range query'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules push gateway help" -f -a "series" -d 'List the series matching selectors'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules push gateway help" -f -a "scrape" -d 'Scrape targets (a prometheus.yml, or this host) into a data dir'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules push gateway help" -f -a "collect" -d 'Print this host\'s metrics (the built-in collector) as an exposition'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules push gateway help" -f -a "targets" -d 'List the targets a Prometheus config discovers, before and after relabeling'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules push gateway help" -f -a "labels" -d 'List label names, or one label\'s values'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules push gateway help" -f -a "test" -d 'Run PromQL test scripts (load/eval format)'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules push gateway help" -f -a "rules" -d 'Check rule files and run rule unit tests (promtool\'s formats)'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules push gateway help" -f -a "push" -d 'Push metrics to a Pushgateway (or prombox gateway), or delete a group'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules push gateway help" -f -a "gateway" -d 'Run a Pushgateway-compatible server whose acknowledged pushes survive a crash'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and not __fish_seen_subcommand_from check store compact inspect export delete query series scrape collect targets labels test rules push gateway help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c prombox -n "__fish_prombox_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "metrics" -d 'Validate expositions and lint them like promtool\'s check metrics'
 complete -c prombox -n "__fish_prombox_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "config" -d 'Validate Prometheus configuration files like promtool\'s check config'
 complete -c prombox -n "__fish_prombox_using_subcommand help; and __fish_seen_subcommand_from rules" -f -a "check" -d 'Check rule files like promtool check rules, plus static checks'

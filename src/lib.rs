@@ -19,9 +19,12 @@
 
 pub mod cli;
 pub mod expfmt;
+pub mod gateway;
+pub mod http;
 pub mod model;
 pub mod output;
 pub mod promql;
+pub mod push;
 pub mod rules;
 pub mod scrape;
 pub mod storage;

@@ -1,6 +1,8 @@
 //! Fuzzing the parsers that read what users and remote peers write, as the exposition parser
 //! is fuzzed in `expfmt.rs`: PromQL, series selectors, YAML (and the scrape config decoded
-//! from it) and the series notation of test scripts. Each gets 100,000 random inputs and
+//! from it), the series notation of test scripts, templates and rule files, HTTP request
+//! heads and chunked bodies, protobuf expositions, grouping-key paths and the gateway's
+//! state files. Each gets 100,000 random inputs and
 //! 100,000 mutations of valid ones, then deep-nesting and huge-repetition inputs: no panic,
 //! no abort, and (measured in a child process) bounded memory.
 
@@ -394,4 +396,165 @@ fn huge_inputs() {
     }
     let script = format!("load 1m\n{}", "\tx{a=\"b\"} 1x999999\n".repeat(20));
     assert!(prombox::promql::script::run(&script, &Default::default()).is_err());
+}
+
+/// As [`fuzz`], over bytes.
+fn fuzz_bytes(
+    seed: u64,
+    seeds: &[Vec<u8>],
+    alphabet: &[u8],
+    n: usize,
+    mut check: impl FnMut(&[u8]),
+) {
+    let mut r = Rng(seed);
+    for _ in 0..n {
+        let len = r.below(120);
+        check(&r.bytes(len, alphabet));
+        check(&r.mutate(seeds, alphabet));
+    }
+}
+
+#[test]
+fn http_requests_survive_random_and_mutated_heads_and_chunks() {
+    use prombox::http::request::{find_head_end, parse_head, Chunked};
+    let seeds: Vec<Vec<u8>> = [
+        &b"PUT /metrics/job/a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"[..],
+        b"POST /m HTTP/1.0\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n5;x\r\nhello\r\n0\r\nT: 1\r\n\r\n",
+        b"GET / HTTP/1.1\nExpect: 100-continue\nContent-Length: 1, 1\n\n",
+    ]
+    .iter()
+    .map(|s| s.to_vec())
+    .collect();
+    let mut heads = 0;
+    fuzz_bytes(
+        41,
+        &seeds,
+        b"GETPUT /:\r\n HTTP/1.0x-Length:chunked;0123456789abcdef\0\xff",
+        100_000,
+        |b| {
+            if let Some(end) = find_head_end(b, 0) {
+                if parse_head(&b[..end]).is_ok() {
+                    heads += 1;
+                }
+                let mut c = Chunked::default();
+                let mut out = Vec::new();
+                let mut i = end;
+                // Fed in uneven pieces, as a network delivers them.
+                while i < b.len() && !c.done() {
+                    let step = ((b[i] as usize) % 7 + 1).min(b.len() - i);
+                    match c.feed(&b[i..i + step], &mut out) {
+                        Ok(n) => i += n.max(1),
+                        Err(_) => break,
+                    }
+                }
+                assert!(out.len() <= b.len());
+            }
+        },
+    );
+    assert!(heads > 100, "too few valid heads generated: {heads}");
+}
+
+#[test]
+fn protobuf_bodies_survive_random_and_mutated_bytes() {
+    use prombox::expfmt::family::{Family, Kind, Metric, Value};
+    use prombox::expfmt::proto::{decode_delimited, encode_delimited};
+    let mut seeds = Vec::new();
+    for kind in [
+        Kind::Counter,
+        Kind::Gauge,
+        Kind::Histogram,
+        Kind::Summary,
+        Kind::Untyped,
+    ] {
+        let mut f = Family::new("m", kind);
+        f.help = Some("h".into());
+        let value = match kind {
+            Kind::Histogram => Value::Histogram(Default::default()),
+            Kind::Summary => Value::Summary(Default::default()),
+            Kind::Counter => Value::Counter(Default::default()),
+            _ => Value::Gauge(1.5),
+        };
+        f.metrics.push(Metric {
+            labels: vec![("a".into(), "b".into())],
+            value,
+            timestamp_ms: Some(5),
+        });
+        let mut b = Vec::new();
+        encode_delimited(&f.view(), &mut b);
+        seeds.push(b);
+    }
+    let mut ok = 0;
+    fuzz_bytes(
+        43,
+        &seeds,
+        b"\x00\x01\x02\x08\x09\x0a\x12\x18\x1a\x22\x2a\x3a\x80\xff\x7f",
+        100_000,
+        |b| {
+            if let Ok(fams) = decode_delimited(b) {
+                ok += 1;
+                let mut again = Vec::new();
+                for f in &fams {
+                    encode_delimited(&f.view(), &mut again);
+                }
+                // Compared as text: NaN values are equal there.
+                let back = decode_delimited(&again).unwrap();
+                assert_eq!(
+                    format!("{back:?}"),
+                    format!("{fams:?}"),
+                    "re-encoding changed {b:?}"
+                );
+            }
+        },
+    );
+    assert!(ok > 1000, "too few valid bodies generated: {ok}");
+}
+
+#[test]
+fn grouping_key_paths_survive_random_and_mutated_paths() {
+    use prombox::push::key::parse_path;
+    let seeds: Vec<Vec<u8>> = [
+        "/j/instance/a/path@base64/L3Zhci90bXA",
+        "@base64/YS9i/e@base64/=",
+        "/j/a/b/c",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    let n = fuzz(47, &seeds, b"/@base64=_-aZ9j", |s| {
+        if let Ok((key, order)) = parse_path(s) {
+            // What parses prints back to a path that parses to the same key.
+            let p = key.path(&order);
+            let decoded =
+                String::from_utf8(prombox::http::request::percent_decode(&p, false).unwrap())
+                    .unwrap();
+            assert_eq!(
+                parse_path(decoded.strip_prefix("/metrics/job").unwrap())
+                    .unwrap()
+                    .0,
+                key,
+                "{s:?}"
+            );
+        }
+    });
+    assert_eq!(n, RANDOM + MUTATED);
+}
+
+#[test]
+fn gateway_state_files_survive_random_and_mutated_bytes() {
+    use prombox::gateway::disk::{decode_file, encode, Change};
+    use prombox::gateway::store::Group;
+    use prombox::push::GroupingKey;
+    let mut g = Group::new(GroupingKey::new("j", &[("instance".into(), "x".into())]));
+    g.push_time_ns = 7;
+    let mut log = b"PBGWLOG1\x01\x00\x00\x00\x00\x00\x00\x00".to_vec();
+    log.extend(encode(&Change::Put(&g)));
+    log.extend(encode(&Change::Delete(&g.key)));
+    log.extend(encode(&Change::Wipe));
+    let mut ok = 0;
+    fuzz_bytes(53, &[log], b"\x00\x01\x02\x03\xffPBGWLOG1", 50_000, |b| {
+        if decode_file(b).is_ok() {
+            ok += 1;
+        }
+    });
+    assert!(ok > 0);
 }

@@ -5,14 +5,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::server::{Reply, Request, Server};
-use crate::util::{text, Workdir};
+use crate::util::{free_port, text, Proc, Workdir};
 
 type Series = BTreeMap<String, String>;
 
@@ -645,23 +644,6 @@ fn every_runs_rounds_until_sigterm_and_output_streams() {
     let st = wd.run(&["store", "--data", "e"], om.as_bytes());
     assert!(st.status.success(), "{}", text(&st.stderr));
     assert_eq!(stored(&wd, "e").len(), 6);
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn node_exporter() -> Option<(Proc, u16)> {

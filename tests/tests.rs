@@ -8,6 +8,7 @@ mod check_metrics;
 mod conformance;
 mod expfmt;
 mod fuzz;
+mod gateway;
 mod generated;
 mod promql;
 mod promtool;

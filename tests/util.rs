@@ -211,3 +211,23 @@ impl Rng {
         d
     }
 }
+
+/// A free TCP port on 127.0.0.1 (bound and released: another process may take it, so a peer
+/// that fails to start should be retried on a new one).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed when dropped.
+pub struct Proc(pub std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -11,9 +11,11 @@ mod compact;
 mod delete;
 pub mod doc;
 mod export;
+mod gateway;
 mod input;
 mod inspect;
 mod labels;
+mod push;
 mod query;
 mod rules;
 mod scrape;
@@ -80,6 +82,10 @@ enum Command {
     Test(test::Args),
     /// Check rule files and run rule unit tests (promtool's formats).
     Rules(rules::Args),
+    /// Push metrics to a Pushgateway (or prombox gateway), or delete a group.
+    Push(push::Args),
+    /// Run a Pushgateway-compatible server whose acknowledged pushes survive a crash.
+    Gateway(gateway::Args),
 }
 
 /// The clap definition, for documentation and completions.
@@ -130,6 +136,8 @@ pub fn main() -> ExitCode {
         Command::Labels(args) => labels::run(args),
         Command::Test(args) => test::run(args),
         Command::Rules(args) => rules::run(args),
+        Command::Push(args) => push::run(args),
+        Command::Gateway(args) => gateway::run(args),
     };
     match result {
         Ok(status) => status.into(),

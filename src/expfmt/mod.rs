@@ -14,9 +14,11 @@
 //! the whole input. The first error ends parsing and carries the line, the column (in
 //! characters, 1-based) and what was expected. [`detect`] picks the format of a seekable input.
 
+pub mod family;
 pub mod lint;
 pub mod number;
 mod parse;
+pub mod proto;
 mod rules;
 pub mod write;
 

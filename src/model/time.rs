@@ -329,6 +329,29 @@ pub fn format_rfc3339(ms: i64) -> String {
     }
 }
 
+/// Formats nanoseconds since the epoch as Go's `time.RFC3339Nano` in UTC: the fraction with
+/// trailing zeros dropped (`2026-12-02T02:50:07.5734913Z`), none when zero.
+pub fn format_rfc3339_nanos(ns: i64) -> String {
+    let secs = ns.div_euclid(1_000_000_000);
+    let frac = ns.rem_euclid(1_000_000_000);
+    let base = format_rfc3339(secs * 1000);
+    let base = base.strip_suffix('Z').unwrap_or(&base);
+    if frac == 0 {
+        format!("{base}Z")
+    } else {
+        let f = format!("{frac:09}");
+        format!("{base}.{}Z", f.trim_end_matches('0'))
+    }
+}
+
+/// The current time in nanoseconds since the epoch.
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
 /// The current time in milliseconds since the epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

@@ -109,55 +109,7 @@ pub enum Scheme {
     Https,
 }
 
-#[derive(Clone, Debug, Default)]
-pub struct BasicAuth {
-    pub username: String,
-    pub username_file: Option<PathBuf>,
-    pub password: String,
-    pub password_file: Option<PathBuf>,
-}
-
-#[derive(Clone, Debug)]
-pub struct Authorization {
-    /// The scheme written before the credentials (`Bearer` by default).
-    pub kind: String,
-    pub credentials: String,
-    pub credentials_file: Option<PathBuf>,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct TlsConfig {
-    pub ca_file: Option<PathBuf>,
-    pub ca: Option<String>,
-    pub cert_file: Option<PathBuf>,
-    pub cert: Option<String>,
-    pub key_file: Option<PathBuf>,
-    pub key: Option<String>,
-    pub server_name: Option<String>,
-    pub insecure_skip_verify: bool,
-}
-
-/// How a job (or an HTTP service discovery) talks HTTP.
-#[derive(Clone, Debug)]
-pub struct HttpClient {
-    pub basic_auth: Option<BasicAuth>,
-    pub authorization: Option<Authorization>,
-    pub tls: TlsConfig,
-    pub follow_redirects: bool,
-    pub headers: Vec<(String, String)>,
-}
-
-impl Default for HttpClient {
-    fn default() -> HttpClient {
-        HttpClient {
-            basic_auth: None,
-            authorization: None,
-            tls: TlsConfig::default(),
-            follow_redirects: true,
-            headers: Vec::new(),
-        }
-    }
-}
+pub use crate::http::client::{Authorization, BasicAuth, HttpClient, TlsConfig};
 
 /// A group of targets with common labels (a `static_configs` entry, or one from file or
 /// HTTP discovery).

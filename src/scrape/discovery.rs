@@ -23,7 +23,7 @@ pub enum DiscoveryError {
     Shape(&'static str),
     UnknownField(String),
     InvalidLabelName(String),
-    Http(super::http::Error),
+    Http(crate::http::client::Error),
     ContentType(String),
     NotUtf8(std::str::Utf8Error),
     Dns(Arc<super::dns::Error>),
@@ -202,18 +202,18 @@ pub fn discover(cfg: &ScrapeConfig, warn: &mut dyn FnMut(SourceError)) -> Discov
 /// Prometheus's HTTP discovery: a JSON list of target groups from `url` (status 200,
 /// `Content-Type: application/json`), each labeled `__meta_url`.
 fn http_groups(sd: &HttpSd) -> Result<Vec<TargetGroup>, DiscoveryError> {
-    let client = super::http::Client::new(&sd.client).map_err(DiscoveryError::Http)?;
+    let client = crate::http::client::Client::new(&sd.client).map_err(DiscoveryError::Http)?;
     let refresh = format!("{}", sd.refresh_interval_ms as f64 / 1000.0);
     let headers = [
         ("Accept", "application/json".to_string()),
         ("X-Prometheus-Refresh-Interval-Seconds", refresh),
     ];
     let body = client
-        .get(&super::http::Request {
+        .get(&crate::http::client::Request {
             url: &sd.url,
             headers: &headers,
             timeout: std::time::Duration::from_secs(30),
-            limit: super::http::DEFAULT_BODY_CAP,
+            limit: crate::http::client::DEFAULT_BODY_CAP,
             gzip: true,
         })
         .map_err(DiscoveryError::Http)?;

@@ -10,8 +10,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::http;
 use crate::expfmt;
+use crate::http::client as http;
 use crate::model::LabelsError;
 
 /// Why one target's scrape failed.

@@ -6,7 +6,6 @@ pub mod discovery;
 pub mod dns;
 pub mod error;
 pub mod host;
-pub mod http;
 pub mod process;
 pub mod relabel;
 pub mod round;

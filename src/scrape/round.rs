@@ -30,11 +30,11 @@ use std::time::{Duration, Instant};
 
 use super::config::{Config, Protocol, ScrapeConfig};
 use super::error::{ExecError, LimitError, ScrapeError};
-use super::http::{self, Client};
 use super::process::{self, Outcome, Point};
 use super::state::{self, JobState, TargetState};
 use super::target::{self, State};
 use crate::expfmt::{self, Format, Writer};
+use crate::http::client::{self as http, Client};
 use crate::model::time::{now_ms, parse_duration};
 use crate::model::{is_stale_nan, stale_nan, Labels, Sample, METRIC_NAME};
 use crate::storage::{IngestOptions, Ingester};

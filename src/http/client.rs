@@ -1,4 +1,4 @@
-//! HTTP for scraping and HTTP discovery: one [`Client`] per job (its TLS settings, redirects
+//! The HTTP client, for scraping, HTTP discovery and pushing: one [`Client`] per job (its TLS settings, redirects
 //! and credentials), and [`Client::get`], which fetches a body the way Prometheus's target
 //! scraper does — one deadline over connect, headers and body, `Accept-Encoding: gzip` unless
 //! compression is off, gzip decoded, the body limited *after* decoding (a gzip bomb stops at
@@ -14,9 +14,59 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
+use std::path::PathBuf;
 
-use super::config::{Authorization, BasicAuth, HttpClient};
+use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts};
+
+#[derive(Clone, Debug, Default)]
+pub struct BasicAuth {
+    pub username: String,
+    pub username_file: Option<PathBuf>,
+    pub password: String,
+    pub password_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Authorization {
+    /// The scheme written before the credentials (`Bearer` by default).
+    pub kind: String,
+    pub credentials: String,
+    pub credentials_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TlsConfig {
+    pub ca_file: Option<PathBuf>,
+    pub ca: Option<String>,
+    pub cert_file: Option<PathBuf>,
+    pub cert: Option<String>,
+    pub key_file: Option<PathBuf>,
+    pub key: Option<String>,
+    pub server_name: Option<String>,
+    pub insecure_skip_verify: bool,
+}
+
+/// How a job (or an HTTP service discovery) talks HTTP.
+#[derive(Clone, Debug)]
+pub struct HttpClient {
+    pub basic_auth: Option<BasicAuth>,
+    pub authorization: Option<Authorization>,
+    pub tls: TlsConfig,
+    pub follow_redirects: bool,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Default for HttpClient {
+    fn default() -> HttpClient {
+        HttpClient {
+            basic_auth: None,
+            authorization: None,
+            tls: TlsConfig::default(),
+            follow_redirects: true,
+            headers: Vec::new(),
+        }
+    }
+}
 
 /// The cap on a body when no `body_size_limit` is set: a target can never make a scrape hold
 /// more than this in memory.
@@ -62,6 +112,47 @@ impl std::error::Error for Error {}
 pub struct Body {
     pub bytes: Vec<u8>,
     pub content_type: String,
+}
+
+/// A request method the client sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Put,
+    Post,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Put => "PUT",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    /// As Go's client names it in errors (`Put "http://...": ...`).
+    pub fn go_name(self) -> &'static str {
+        match self {
+            Method::Get => "Get",
+            Method::Put => "Put",
+            Method::Post => "Post",
+            Method::Delete => "Delete",
+        }
+    }
+}
+
+/// A reply of any status.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    /// The status's reason phrase (`Bad Request`).
+    pub reason: String,
+    /// The reply's headers (names lower-case).
+    pub headers: Vec<(String, String)>,
+    pub body: Body,
 }
 
 /// One request's particulars.
@@ -147,8 +238,8 @@ fn certificates(pem: &[u8], what: &str) -> Result<Vec<Certificate<'static>>, Err
     Ok(out)
 }
 
-fn tls_config(c: &super::config::TlsConfig) -> Result<TlsConfig, Error> {
-    let mut b = TlsConfig::builder().disable_verification(c.insecure_skip_verify);
+fn tls_config(c: &TlsConfig) -> Result<ureq::tls::TlsConfig, Error> {
+    let mut b = ureq::tls::TlsConfig::builder().disable_verification(c.insecure_skip_verify);
     let roots = match read_pem(&c.ca, &c.ca_file)? {
         Some(pem) => Some(certificates(&pem, "CA cert")?),
         None => SYSTEM_CA_FILES
@@ -217,8 +308,24 @@ impl Client {
         })
     }
 
-    /// GETs `req.url` and reads its decoded body within the deadline.
+    /// GETs `req.url` and reads its decoded body within the deadline; any status but 200
+    /// is an error.
     pub fn get(&self, req: &Request) -> Result<Body, Error> {
+        let reply = self.send(Method::Get, req, None)?;
+        if reply.status != 200 {
+            return Err(Error::Status(reply.status, reply.reason));
+        }
+        Ok(reply.body)
+    }
+
+    /// Sends one request (with `body` and its content type, if any) and reads the reply,
+    /// whatever its status, within the deadline.
+    pub fn send(
+        &self,
+        method: Method,
+        req: &Request,
+        body: Option<(&[u8], &str)>,
+    ) -> Result<Reply, Error> {
         let agent = if req.gzip {
             &self.plain
         } else {
@@ -226,38 +333,49 @@ impl Client {
         };
         // tls_config.server_name: connect to the target, but send and verify the name.
         let pinned = match (&self.cfg.tls.server_name, split_https(req.url)) {
-            (Some(name), Some((authority, rest))) => Some(self.pinned(req, name, authority, rest)?),
+            (Some(name), Some((authority, rest))) => {
+                Some(self.pinned(method, req, name, authority, rest)?)
+            }
             _ => None,
         };
         let (agent, url) = match &pinned {
             Some((a, url, _)) => (a, url.as_str()),
             None => (agent, req.url),
         };
-        let mut r = agent
-            .get(url)
-            .config()
-            .timeout_global(Some(req.timeout))
-            .build();
+        let mut b = ureq::http::Request::builder()
+            .method(method.as_str())
+            .uri(url);
         for (k, v) in &self.cfg.headers {
-            r = r.header(k.as_str(), v.as_str());
+            b = b.header(k.as_str(), v.as_str());
         }
         for (k, v) in req.headers {
-            r = r.header(*k, v.as_str());
+            b = b.header(*k, v.as_str());
         }
         if let Some(v) = self.auth_header()? {
-            r = r.header("Authorization", v);
+            b = b.header("Authorization", v);
         }
         if let Some((_, _, host)) = &pinned {
-            r = r.header("Host", host.as_str());
+            b = b.header("Host", host.as_str());
         }
-        let mut resp = r.call().map_err(|e| transport(req.url, e))?;
+        if let Some((_, content_type)) = body {
+            b = b.header("Content-Type", content_type);
+        }
+        let bytes = body.map(|(b, _)| b.to_vec()).unwrap_or_default();
+        let r = b
+            .body(bytes)
+            .map_err(|e| Error::Config(format!("invalid request: {e}")))?;
+        let r = agent
+            .configure_request(r)
+            .timeout_global(Some(req.timeout))
+            .allow_non_standard_methods(true)
+            .build();
+        let mut resp = agent.run(r).map_err(|e| transport(method, req.url, e))?;
         let status = resp.status();
-        if status.as_u16() != 200 {
-            return Err(Error::Status(
-                status.as_u16(),
-                status.canonical_reason().unwrap_or("").to_string(),
-            ));
-        }
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
         let content_type = resp
             .headers()
             .get("content-type")
@@ -270,13 +388,18 @@ impl Client {
         let mut reader = resp.body_mut().with_config().reader().take(req.limit);
         reader
             .read_to_end(&mut bytes)
-            .map_err(|e| transport(req.url, ureq::Error::from(e)))?;
+            .map_err(|e| transport(method, req.url, ureq::Error::from(e)))?;
         if bytes.len() as u64 >= req.limit {
             return Err(Error::BodyLimit);
         }
-        Ok(Body {
-            bytes,
-            content_type,
+        Ok(Reply {
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("").to_string(),
+            headers,
+            body: Body {
+                bytes,
+                content_type,
+            },
         })
     }
 
@@ -284,6 +407,7 @@ impl Client {
     /// naming `name` instead, and the `Host` header to send.
     fn pinned(
         &self,
+        method: Method,
         req: &Request,
         name: &str,
         authority: &str,
@@ -297,7 +421,7 @@ impl Client {
         let addrs: Vec<_> = authority
             .to_socket_addrs()
             .or_else(|_| (authority, 443).to_socket_addrs())
-            .map_err(|e| Error::Transport(format!("Get {:?}: {e}", req.url)))?
+            .map_err(|e| Error::Transport(format!("{} {:?}: {e}", method.go_name(), req.url)))?
             .collect();
         let c = if req.gzip {
             &self.gzip_cfg
@@ -354,7 +478,7 @@ impl Client {
 
 /// Transport errors in one line, the way Go's client words them: `Get "URL": reason`, and
 /// `context deadline exceeded` at the deadline.
-fn transport(url: &str, e: ureq::Error) -> Error {
+fn transport(method: Method, url: &str, e: ureq::Error) -> Error {
     let why = match e {
         ureq::Error::Timeout(_) => "context deadline exceeded".to_string(),
         ureq::Error::BodyExceedsLimit(_) => return Error::BodyLimit,
@@ -375,5 +499,5 @@ fn transport(url: &str, e: ureq::Error) -> Error {
         }
         e => e.to_string().replace('\n', " "),
     };
-    Error::Transport(format!("Get {url:?}: {why}"))
+    Error::Transport(format!("{} {url:?}: {why}", method.go_name()))
 }

@@ -1,0 +1,765 @@
+//! The gateway's state as plain data, with no I/O and no clock (times are passed in): groups
+//! of pushed metric families, the Pushgateway's write semantics, its consistency checks,
+//! expiry, and the merged view that `/metrics` serves.
+//!
+//! Writes, as the Pushgateway applies them:
+//! - `PUT` (replace) drops every family of the group, then adds the pushed ones; `POST` (add)
+//!   replaces only the families of the pushed names. Both set `push_time_seconds`.
+//! - Pushed samples get the grouping labels (overwriting the body's), and `instance=""` when
+//!   they have no `instance`; labels are then sorted by name.
+//! - A push is refused when its samples have timestamps, or when the store with the push
+//!   applied would not be a valid exposition: a family whose type differs from the same name
+//!   elsewhere (another group, the gateway's own metrics), a series present twice, a
+//!   histogram or summary whose `_count`/`_sum`/`_bucket` names collide with another family,
+//!   a value that is not of its family's type, a repeated label name, an explicit `quantile`
+//!   or `le` label. A refused push sets the group's `push_failure_time_seconds` (creating the
+//!   group if needed, unless that group's own gauges would collide, where the Pushgateway
+//!   would wedge itself).
+//! - `DELETE` removes a group (exactly, or every group whose key extends a prefix).
+//!
+//! The store keeps it consistent as an invariant, so checking a write needs only the pushed
+//! group against indexes of the others: family name → type and number of groups, and a
+//! 128-bit hash of every series.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+
+use crate::expfmt::family::{Family, Kind, Metric, Value, View};
+use crate::model::labels::is_legacy_label_name;
+use crate::push::GroupingKey;
+
+/// The gateway's own gauges in every group.
+pub const PUSH_TIME: &str = "push_time_seconds";
+pub const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
+const PUSH_TIME_HELP: &str =
+    "Last Unix time when changing this group in the Pushgateway succeeded.";
+const PUSH_FAILURE_HELP: &str =
+    "Last Unix time when changing this group in the Pushgateway failed.";
+
+/// Whether a push replaces the whole group or only the families it names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Replace,
+    Add,
+}
+
+/// One pushed family and when it was last written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stored {
+    pub family: Family,
+    /// Nanoseconds since the epoch.
+    pub time_ns: i64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    pub key: GroupingKey,
+    /// Pushed families by name (never the two push-time gauges).
+    pub families: BTreeMap<String, Stored>,
+    /// Last successful write, nanoseconds since the epoch; 0 if none.
+    pub push_time_ns: i64,
+    /// Last refused write; 0 if none.
+    pub failure_time_ns: i64,
+    /// The group expires this long after its last push, if set.
+    pub ttl_ms: Option<i64>,
+    /// The labels of the group's push-time gauges: the key, with `instance=""` if absent.
+    gauge_labels: Vec<(String, String)>,
+}
+
+impl Group {
+    pub fn new(key: GroupingKey) -> Group {
+        let mut gauge_labels = key.labels().to_vec();
+        if key.get("instance").is_none() {
+            gauge_labels.push(("instance".into(), String::new()));
+            gauge_labels.sort();
+        }
+        Group {
+            key,
+            families: BTreeMap::new(),
+            push_time_ns: 0,
+            failure_time_ns: 0,
+            ttl_ms: None,
+            gauge_labels,
+        }
+    }
+
+    /// The two push-time gauges as families.
+    pub fn push_gauges(&self) -> [Family; 2] {
+        let gauge = |name: &str, help: &str, ns: i64| Family {
+            name: name.into(),
+            help: Some(help.into()),
+            kind: Kind::Gauge,
+            unit: None,
+            metrics: vec![Metric {
+                labels: self.gauge_labels.clone(),
+                value: Value::Gauge(ns as f64 / 1e9),
+                timestamp_ms: None,
+            }],
+        };
+        [
+            gauge(PUSH_TIME, PUSH_TIME_HELP, self.push_time_ns),
+            gauge(PUSH_FAILURE_TIME, PUSH_FAILURE_HELP, self.failure_time_ns),
+        ]
+    }
+
+    /// When the group expires (nanoseconds), if it has a TTL.
+    pub fn expires_ns(&self) -> Option<i64> {
+        let last = self.push_time_ns.max(self.failure_time_ns);
+        self.ttl_ms
+            .map(|t| last.saturating_add(t.saturating_mul(1_000_000)))
+    }
+
+    /// Every family of the group and its two gauges: name, type, each metric's labels.
+    fn all_families(&self) -> impl Iterator<Item = (&str, Kind, Vec<&[(String, String)]>)> + '_ {
+        let gauges = [PUSH_TIME, PUSH_FAILURE_TIME]
+            .into_iter()
+            .map(|n| (n, Kind::Gauge, vec![self.gauge_labels.as_slice()]));
+        self.families
+            .values()
+            .map(|s| {
+                let labels = s
+                    .family
+                    .metrics
+                    .iter()
+                    .map(|m| m.labels.as_slice())
+                    .collect();
+                (s.family.name.as_str(), s.family.kind, labels)
+            })
+            .chain(gauges)
+    }
+
+    pub fn last_push_successful(&self) -> bool {
+        self.failure_time_ns <= self.push_time_ns
+    }
+}
+
+/// A write: one push to one group.
+#[derive(Clone, Debug)]
+pub struct Push {
+    pub key: GroupingKey,
+    pub mode: Mode,
+    pub families: Vec<Family>,
+    pub time_ns: i64,
+    /// The group's TTL from now on; `None` keeps the store's default.
+    pub ttl_ms: Option<i64>,
+}
+
+/// Why a push was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PushError {
+    /// Samples with timestamps (the Pushgateway's wording).
+    Timestamps,
+    /// The store with the push applied would not be a valid exposition (client_golang's
+    /// gather error, as the Pushgateway returns it).
+    Inconsistent(String),
+    /// A new group beyond the limit.
+    TooManyGroups(usize),
+    /// More series in one group than the limit.
+    TooManySeries { series: usize, limit: usize },
+}
+
+impl PushError {
+    /// The HTTP status the gateway answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            PushError::Timestamps | PushError::Inconsistent(_) => 400,
+            PushError::TooManyGroups(_) => 429,
+            PushError::TooManySeries { .. } => 413,
+        }
+    }
+
+    /// Whether the Pushgateway would record this as a failed push of the group.
+    fn marks_failure(&self) -> bool {
+        matches!(self, PushError::Timestamps | PushError::Inconsistent(_))
+    }
+}
+
+impl fmt::Display for PushError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PushError::Timestamps => f.write_str(
+                "pushed metrics are invalid or inconsistent with existing metrics: pushed metrics must not have timestamps",
+            ),
+            PushError::Inconsistent(e) => write!(
+                f,
+                "pushed metrics are invalid or inconsistent with existing metrics: {e}"
+            ),
+            PushError::TooManyGroups(n) => write!(
+                f,
+                "too many groups: the gateway holds {n}, its limit (--max-groups)"
+            ),
+            PushError::TooManySeries { series, limit } => write!(
+                f,
+                "too many series in one group: {series}, more than the limit of {limit} (--max-series)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PushError {}
+
+/// A refused push: why, and the group as the refusal leaves it (to log and put), if changed.
+#[derive(Debug)]
+pub struct Refusal {
+    pub error: PushError,
+    pub failed: Option<Group>,
+}
+
+/// Bounds on what the store holds.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_groups: usize,
+    pub max_series_per_group: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_groups: 10_000,
+            max_series_per_group: 100_000,
+        }
+    }
+}
+
+/// A 128-bit identity of one series: family name and full label set.
+type SeriesId = (u64, u64);
+
+fn series_id(family: &str, labels: &[(String, String)]) -> SeriesId {
+    let mut buf = Vec::with_capacity(family.len() + labels.len() * 24);
+    buf.extend_from_slice(family.as_bytes());
+    for (k, v) in labels {
+        buf.push(0xff);
+        buf.extend_from_slice(k.as_bytes());
+        buf.push(0xfe);
+        buf.extend_from_slice(v.as_bytes());
+    }
+    (
+        xxhash_rust::xxh64::xxh64(&buf, 0),
+        xxhash_rust::xxh64::xxh64(&buf, 0x9e37_79b9_7f4a_7c15),
+    )
+}
+
+/// What one family name is across the store.
+#[derive(Clone, Copy, Debug)]
+struct NameInfo {
+    kind: Kind,
+    /// How many groups (and the gateway itself) have a family of this name.
+    holders: u32,
+}
+
+/// The gateway's groups, kept consistent.
+#[derive(Debug, Default)]
+pub struct Store {
+    groups: BTreeMap<GroupingKey, Group>,
+    names: HashMap<String, NameInfo>,
+    series: HashMap<SeriesId, u32>,
+    /// The gateway's own families (name, type, help), checked and served with the groups.
+    own: Vec<(String, Kind, String)>,
+    pub limits: Limits,
+    /// The TTL of groups pushed without one.
+    pub default_ttl_ms: Option<i64>,
+}
+
+impl Store {
+    /// An empty store; `own` names the gateway's own metric families, whose types pushes
+    /// must agree with.
+    pub fn new(own: Vec<(String, Kind, String)>, limits: Limits) -> Store {
+        let mut s = Store {
+            own,
+            limits,
+            ..Store::default()
+        };
+        for (name, kind, _) in s.own.clone() {
+            s.names.insert(name, NameInfo { kind, holders: 1 });
+        }
+        s
+    }
+
+    pub fn groups(&self) -> impl Iterator<Item = &Group> {
+        self.groups.values()
+    }
+
+    pub fn group(&self, key: &GroupingKey) -> Option<&Group> {
+        self.groups.get(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// Series held, the push-time gauges included.
+    pub fn series_count(&self) -> usize {
+        self.series.values().map(|&n| n as usize).sum()
+    }
+
+    /// Checks a push against the store, without changing it: the group as it would be, or
+    /// why not — with the group as the refusal leaves it (its failure time set; see the
+    /// module doc), if the refusal changes it. The caller logs the state, then [`Store::put`]s it.
+    pub fn prepare(&self, mut p: Push) -> Result<Group, Box<Refusal>> {
+        match self.try_push(&mut p) {
+            Ok(g) => Ok(g),
+            Err(error) if error.marks_failure() => {
+                let failed = self.failure_state(&p.key, p.time_ns);
+                Err(Box::new(Refusal { error, failed }))
+            }
+            Err(error) => Err(Box::new(Refusal {
+                error,
+                failed: None,
+            })),
+        }
+    }
+
+    fn try_push(&self, p: &mut Push) -> Result<Group, PushError> {
+        if p.families
+            .iter()
+            .any(|f| f.metrics.iter().any(|m| m.timestamp_ms.is_some()))
+        {
+            return Err(PushError::Timestamps);
+        }
+        // The gateway's own gauges are silently replaced by its own.
+        p.families
+            .retain(|f| f.name != PUSH_TIME && f.name != PUSH_FAILURE_TIME);
+        for f in &mut p.families {
+            for m in &mut f.metrics {
+                sanitize(&mut m.labels, &p.key);
+            }
+        }
+        let old = self.groups.get(&p.key);
+        if old.is_none() && self.groups.len() >= self.limits.max_groups {
+            return Err(PushError::TooManyGroups(self.groups.len()));
+        }
+        // The group as it would be.
+        let mut next = old.cloned().unwrap_or_else(|| Group::new(p.key.clone()));
+        if p.mode == Mode::Replace {
+            next.families.clear();
+        }
+        for f in &p.families {
+            next.families.insert(
+                f.name.clone(),
+                Stored {
+                    family: f.clone(),
+                    time_ns: p.time_ns,
+                },
+            );
+        }
+        next.push_time_ns = p.time_ns;
+        if let Some(t) = p.ttl_ms {
+            next.ttl_ms = Some(t);
+        } else if old.is_none() {
+            next.ttl_ms = self.default_ttl_ms;
+        }
+        let series: usize = next.families.values().map(|s| s.family.metrics.len()).sum();
+        if series > self.limits.max_series_per_group {
+            return Err(PushError::TooManySeries {
+                series,
+                limit: self.limits.max_series_per_group,
+            });
+        }
+        self.check(old, &next, &p.families)
+            .map_err(PushError::Inconsistent)?;
+        Ok(next)
+    }
+
+    /// The group after a refused push: its failure time set, created if new — unless a new
+    /// group's own gauges would collide with another's, or the group limit is reached.
+    fn failure_state(&self, key: &GroupingKey, time_ns: i64) -> Option<Group> {
+        if let Some(g) = self.groups.get(key) {
+            let mut g = g.clone();
+            g.failure_time_ns = time_ns;
+            return Some(g);
+        }
+        let mut g = Group::new(key.clone());
+        g.failure_time_ns = time_ns;
+        g.ttl_ms = self.default_ttl_ms;
+        if self.groups.len() >= self.limits.max_groups || self.check(None, &g, &[]).is_err() {
+            return None;
+        }
+        Some(g)
+    }
+
+    /// Puts a group in place of the one with its key: a prepared push, or a state read back
+    /// from disk (unchecked).
+    pub fn put(&mut self, g: Group) {
+        self.replace(g);
+    }
+
+    /// Puts a group in place of the one with its key, updating the indexes. The caller has
+    /// checked it.
+    fn replace(&mut self, g: Group) {
+        if let Some(old) = self.groups.remove(&g.key) {
+            self.unindex(&old);
+        }
+        self.index(&g);
+        self.groups.insert(g.key.clone(), g);
+    }
+
+    fn index(&mut self, g: &Group) {
+        for (name, kind, metrics) in g.all_families() {
+            let info = self
+                .names
+                .entry(name.to_string())
+                .or_insert(NameInfo { kind, holders: 0 });
+            info.holders += 1;
+            for labels in metrics {
+                *self.series.entry(series_id(name, labels)).or_insert(0) += 1;
+            }
+        }
+    }
+
+    fn unindex(&mut self, g: &Group) {
+        for (name, _, metrics) in g.all_families() {
+            if let Some(info) = self.names.get_mut(name) {
+                info.holders -= 1;
+                if info.holders == 0 {
+                    self.names.remove(name);
+                }
+            }
+            for labels in metrics {
+                let id = series_id(name, labels);
+                if let Some(n) = self.series.get_mut(&id) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.series.remove(&id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks that replacing `old` by `next` keeps the store a valid exposition, in the order
+    /// client_golang's gatherer checks; the message is its.
+    fn check(&self, old: Option<&Group>, next: &Group, pushed: &[Family]) -> Result<(), String> {
+        // What the other groups hold: the indexes less `old`'s part.
+        let mut old_names: HashMap<&str, u32> = HashMap::new();
+        let mut old_series: HashMap<SeriesId, u32> = HashMap::new();
+        if let Some(o) = old {
+            for (name, _, metrics) in o.all_families() {
+                *old_names.entry(name).or_insert(0) += 1;
+                for labels in metrics {
+                    *old_series.entry(series_id(name, labels)).or_insert(0) += 1;
+                }
+            }
+        }
+        let other_kind = |name: &str| -> Option<Kind> {
+            let info = self.names.get(name)?;
+            let mine = old_names.get(name).copied().unwrap_or(0);
+            (info.holders > mine).then_some(info.kind)
+        };
+        for f in pushed {
+            for m in &f.metrics {
+                metric_valid(f, m)?;
+            }
+        }
+        let mut seen: HashSet<SeriesId> = HashSet::new();
+        for (name, kind, metrics) in next.all_families() {
+            let rendered = |i: usize| render_labels_of(next, name, i, metrics[i]);
+            if let Some(k) = other_kind(name) {
+                if k != kind {
+                    if let Some((_, own, _)) = self.own.iter().find(|(n, _, _)| n == name) {
+                        return Err(format!(
+                            "gathered metric family {name} has type {kind} but should have {own}"
+                        ));
+                    }
+                    let m = if metrics.is_empty() {
+                        String::new()
+                    } else {
+                        rendered(0)
+                    };
+                    return Err(format!("collected metric {name:?} {{ {m}}} is not a {k}"));
+                }
+            }
+            for (i, labels) in metrics.iter().enumerate() {
+                let id = series_id(name, labels);
+                let elsewhere = self.series.get(&id).copied().unwrap_or(0)
+                    > old_series.get(&id).copied().unwrap_or(0);
+                if elsewhere || !seen.insert(id) {
+                    return Err(format!(
+                        "collected metric {name:?} {{ {}}} was collected before with the same name and label values",
+                        rendered(i)
+                    ));
+                }
+            }
+            self.check_suffixes(name, kind, next, &other_kind)?;
+        }
+        Ok(())
+    }
+
+    /// client_golang's suffix-collision check for one family of the new group.
+    fn check_suffixes(
+        &self,
+        name: &str,
+        kind: Kind,
+        next: &Group,
+        other_kind: &dyn Fn(&str) -> Option<Kind>,
+    ) -> Result<(), String> {
+        let kind_of = |n: &str| -> Option<Kind> {
+            next.families
+                .get(n)
+                .map(|s| s.family.kind)
+                .or_else(|| other_kind(n))
+        };
+        let composite =
+            |k: Kind| matches!(k, Kind::Histogram | Kind::GaugeHistogram | Kind::Summary);
+        for suffix in ["_count", "_sum", "_bucket"] {
+            if let Some(base) = name.strip_suffix(suffix) {
+                match kind_of(base) {
+                    Some(Kind::Histogram | Kind::GaugeHistogram) => {
+                        return Err(format!(
+                            "collected metric named {name:?} collides with previously collected histogram named {base:?}"
+                        ))
+                    }
+                    Some(Kind::Summary) if suffix != "_bucket" => {
+                        return Err(format!(
+                            "collected metric named {name:?} collides with previously collected summary named {base:?}"
+                        ))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if composite(kind) {
+            for suffix in ["_count", "_sum"] {
+                let n = format!("{name}{suffix}");
+                if kind_of(&n).is_some() {
+                    return Err(format!(
+                        "collected histogram or summary named {name:?} collides with previously collected metric named {n:?}"
+                    ));
+                }
+            }
+            if kind != Kind::Summary {
+                let n = format!("{name}_bucket");
+                if kind_of(&n).is_some() {
+                    return Err(format!(
+                        "collected histogram named {name:?} collides with previously collected metric named {n:?}"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the group with exactly this key; whether it existed.
+    pub fn delete(&mut self, key: &GroupingKey) -> bool {
+        match self.groups.remove(key) {
+            Some(g) => {
+                self.unindex(&g);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The keys of every group whose key holds all of `prefix`'s labels.
+    pub fn matching(&self, prefix: &GroupingKey) -> Vec<GroupingKey> {
+        self.groups
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect()
+    }
+
+    /// Deletes every group.
+    pub fn wipe(&mut self) -> usize {
+        let n = self.groups.len();
+        self.groups.clear();
+        self.series.clear();
+        self.names.clear();
+        for (name, kind, _) in &self.own {
+            self.names.insert(
+                name.clone(),
+                NameInfo {
+                    kind: *kind,
+                    holders: 1,
+                },
+            );
+        }
+        n
+    }
+
+    /// Removes the groups whose TTL has passed at `now_ns`; how many.
+    pub fn expire(&mut self, now_ns: i64) -> usize {
+        let keys: Vec<GroupingKey> = self
+            .groups
+            .values()
+            .filter(|g| g.expires_ns().is_some_and(|e| e <= now_ns))
+            .map(|g| g.key.clone())
+            .collect();
+        for k in &keys {
+            self.delete(k);
+        }
+        keys.len()
+    }
+
+    /// The merged view of every group and the gateway's own families (given here with
+    /// their metrics), as `/metrics` serves it: families sorted by name, one name's metrics
+    /// from all groups together, sorted as client_golang sorts them (fewer labels first,
+    /// then label values in order). A name's help is the gateway's own for its own
+    /// families, otherwise the first group's (in key order) that has one.
+    pub fn gather<'a>(&'a self, own: &'a [Family], gauges: &'a [Family]) -> Vec<View<'a>> {
+        let mut by_name: BTreeMap<&'a str, View<'a>> = BTreeMap::new();
+        let mut add = |f: &'a Family, own_help: bool| {
+            let v = by_name.entry(f.name.as_str()).or_insert_with(|| View {
+                name: &f.name,
+                help: None,
+                kind: f.kind,
+                unit: f.unit.as_deref(),
+                metrics: Vec::new(),
+            });
+            if own_help || v.help.is_none() {
+                v.help = f.help.as_deref().or(v.help);
+            }
+            v.metrics.extend(f.metrics.iter());
+        };
+        for g in self.groups.values() {
+            for s in g.families.values() {
+                add(&s.family, false);
+            }
+        }
+        for f in gauges {
+            add(f, false);
+        }
+        for f in own {
+            add(f, true);
+        }
+        let mut out: Vec<View<'a>> = by_name.into_values().collect();
+        for v in &mut out {
+            v.metrics.sort_by(|a, b| {
+                a.labels
+                    .len()
+                    .cmp(&b.labels.len())
+                    .then_with(|| {
+                        a.labels
+                            .iter()
+                            .map(|(_, v)| v)
+                            .cmp(b.labels.iter().map(|(_, v)| v))
+                    })
+                    .then_with(|| a.labels.cmp(&b.labels))
+            });
+        }
+        out
+    }
+
+    /// The push-time gauges of every group, for [`Store::gather`].
+    pub fn gauges(&self) -> Vec<Family> {
+        self.groups.values().flat_map(|g| g.push_gauges()).collect()
+    }
+}
+
+/// Sets the grouping labels on a pushed metric, adds `instance=""` when absent, and sorts.
+fn sanitize(labels: &mut Vec<(String, String)>, key: &GroupingKey) {
+    for (k, v) in key.labels() {
+        match labels.iter_mut().find(|(n, _)| n == k) {
+            Some(slot) => slot.1 = v.clone(),
+            None => labels.push((k.clone(), v.clone())),
+        }
+    }
+    if !labels.iter().any(|(n, _)| n == "instance") {
+        labels.push(("instance".into(), String::new()));
+    }
+    labels.sort_by(|a, b| a.0.cmp(&b.0));
+}
+
+/// client_golang's per-metric checks (`checkMetricConsistency`).
+fn metric_valid(f: &Family, m: &Metric) -> Result<(), String> {
+    if f.name.is_empty() {
+        return Err("collected metric with an empty name".into());
+    }
+    if !m.value.fits(f.kind) {
+        return Err(format!(
+            "collected metric {:?} {{ {}}} is not a {}",
+            f.name,
+            render_metric(m),
+            f.kind
+        ));
+    }
+    for (i, (k, _)) in m.labels.iter().enumerate() {
+        if k.is_empty() || k.starts_with("__") || !is_legacy_label_name(k) {
+            return Err(format!(
+                "collected metric {:?} {{ {}}} has a label with an invalid name: {k}",
+                f.name,
+                render_metric(m)
+            ));
+        }
+        if m.labels[..i].iter().any(|(n, _)| n == k) {
+            return Err(format!(
+                "collected metric {:?} {{ {}}} has two or more labels with the same name: {k}",
+                f.name,
+                render_metric(m)
+            ));
+        }
+    }
+    let reserved = match f.kind {
+        Kind::Summary => Some("quantile"),
+        Kind::Histogram | Kind::GaugeHistogram => Some("le"),
+        _ => None,
+    };
+    if let Some(r) = reserved {
+        if m.labels.iter().any(|(k, _)| k == r) {
+            return Err(format!(
+                "collected metric {:?} {{ {}}} must not have an explicit {r:?} label",
+                f.name,
+                render_metric(m)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The `i`th metric of family `name` in a group, rendered for a message (the push gauges
+/// are computed, so they are rendered from their labels and value).
+fn render_labels_of(g: &Group, name: &str, i: usize, labels: &[(String, String)]) -> String {
+    if let Some(s) = g.families.get(name) {
+        if let Some(m) = s.family.metrics.get(i) {
+            return render_metric(m);
+        }
+    }
+    let ns = if name == PUSH_TIME {
+        g.push_time_ns
+    } else {
+        g.failure_time_ns
+    };
+    render_metric(&Metric {
+        labels: labels.to_vec(),
+        value: Value::Gauge(ns as f64 / 1e9),
+        timestamp_ms: None,
+    })
+}
+
+/// A metric as the Pushgateway's messages show it (golang/protobuf's compact text form):
+/// `label:<name:"job" value:"a" > gauge:<value:1 > `.
+pub fn render_metric(m: &Metric) -> String {
+    let mut s = String::new();
+    let num = |v: f64| {
+        let mut o = String::new();
+        crate::expfmt::number::write_value(&mut o, v);
+        o
+    };
+    for (k, v) in &m.labels {
+        s.push_str(&format!(
+            "label:<name:{} value:{} > ",
+            crate::model::quote::quote(k),
+            crate::model::quote::quote(v)
+        ));
+    }
+    match &m.value {
+        Value::Gauge(v) => s.push_str(&format!("gauge:<value:{} > ", num(*v))),
+        Value::Counter(c) => s.push_str(&format!("counter:<value:{} > ", num(c.value))),
+        Value::Untyped(v) => s.push_str(&format!("untyped:<value:{} > ", num(*v))),
+        Value::Summary(sm) => s.push_str(&format!(
+            "summary:<sample_count:{} sample_sum:{} > ",
+            sm.count,
+            num(sm.sum)
+        )),
+        Value::Histogram(h) => s.push_str(&format!(
+            "histogram:<sample_count:{} sample_sum:{} > ",
+            h.count,
+            num(h.sum)
+        )),
+        Value::None => {}
+    }
+    s
+}
