@@ -211,7 +211,7 @@ fn protobuf_body() -> Vec<u8> {
     f.help = Some("From protobuf.".into());
     f.metrics.push(Metric {
         labels: vec![("route".into(), "/a".into())],
-        value: Value::Histogram(Histogram {
+        value: Value::Histogram(Box::new(Histogram {
             count: 4,
             sum: 2.75,
             buckets: vec![
@@ -227,7 +227,7 @@ fn protobuf_body() -> Vec<u8> {
                 },
             ],
             ..Histogram::default()
-        }),
+        })),
         timestamp_ms: None,
     });
     let mut out = Vec::new();

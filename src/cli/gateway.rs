@@ -100,6 +100,13 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
         std::io::stdout().lock().write_all(&out)?;
         return Ok(Status::Ok);
     }
+    // Worker threads parse pushes; glibc would give each its own arena and keep what they
+    // freed. Two arenas keep the gateway's memory near what it holds.
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only tunes the allocator; called before any worker thread starts.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
     let limits = store::Limits {
         max_groups: args.max_groups,
         max_series_per_group: args.max_series,

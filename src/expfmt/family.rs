@@ -164,8 +164,10 @@ pub enum Value {
     Counter(Counter),
     Gauge(f64),
     Untyped(f64),
-    Summary(Summary),
-    Histogram(Histogram),
+    /// Boxed, as histograms: most metrics are plain numbers, and an unboxed histogram
+    /// would make every value as large as one.
+    Summary(Box<Summary>),
+    Histogram(Box<Histogram>),
     /// No value field was set.
     None,
 }
@@ -367,7 +369,7 @@ pub fn from_exposition(bytes: &[u8], format: super::Format) -> Result<Vec<Family
                             .into_iter()
                             .filter(|(k, _)| k != "quantile")
                             .collect();
-                        let m = b.composite(&fam_name, key, |_| Value::Summary(Summary::default()));
+                        let m = b.composite(&fam_name, key, |_| Value::Summary(Box::default()));
                         if let Value::Summary(sm) = &mut m.value {
                             match suffix {
                                 "_sum" => sm.sum = s.value,
@@ -389,8 +391,7 @@ pub fn from_exposition(bytes: &[u8], format: super::Format) -> Result<Vec<Family
                             .find(|(k, _)| k == "le")
                             .and_then(|(_, v)| super::number::parse_go_float(v));
                         let key: Vec<_> = labels.into_iter().filter(|(k, _)| k != "le").collect();
-                        let m =
-                            b.composite(&fam_name, key, |_| Value::Histogram(Histogram::default()));
+                        let m = b.composite(&fam_name, key, |_| Value::Histogram(Box::default()));
                         if let Value::Histogram(h) = &mut m.value {
                             match suffix {
                                 "_sum" | "_gsum" => h.sum = s.value,

@@ -291,9 +291,13 @@ fn metric(mut r: Reader<'_>, kind: Kind) -> Result<Metric, DecodeError> {
             1 => labels.push(label_pair(r.message(wire, "label")?)?),
             2 => values.push(Value::Gauge(single_double(r.message(wire, "gauge")?)?)),
             3 => values.push(Value::Counter(counter(r.message(wire, "counter")?)?)),
-            4 => values.push(Value::Summary(summary(r.message(wire, "summary")?)?)),
+            4 => values.push(Value::Summary(Box::new(summary(
+                r.message(wire, "summary")?,
+            )?))),
             5 => values.push(Value::Untyped(single_double(r.message(wire, "untyped")?)?)),
-            7 => values.push(Value::Histogram(histogram(r.message(wire, "histogram")?)?)),
+            7 => values.push(Value::Histogram(Box::new(histogram(
+                r.message(wire, "histogram")?,
+            )?))),
             6 => timestamp_ms = Some(r.uint(wire, "timestamp_ms")? as i64),
             _ => r.skip(wire)?,
         }
@@ -680,7 +684,7 @@ mod tests {
         let mut h = Family::new("latency_seconds", Kind::Histogram);
         h.metrics.push(Metric {
             labels: vec![],
-            value: Value::Histogram(Histogram {
+            value: Value::Histogram(Box::new(Histogram {
                 count: 3,
                 sum: 1.25,
                 buckets: vec![
@@ -706,14 +710,14 @@ mod tests {
                     ..Native::default()
                 }),
                 ..Histogram::default()
-            }),
+            })),
             timestamp_ms: Some(-5),
         });
         let mut s = Family::new("rpc", Kind::Summary);
         s.unit = Some("seconds".into());
         s.metrics.push(Metric {
             labels: vec![("a".into(), "".into())],
-            value: Value::Summary(Summary {
+            value: Value::Summary(Box::new(Summary {
                 count: 2,
                 sum: 0.5,
                 quantiles: vec![(0.5, 0.2), (0.99, 0.3)],
@@ -721,7 +725,7 @@ mod tests {
                     seconds: 10,
                     nanos: 5,
                 }),
-            }),
+            })),
             timestamp_ms: None,
         });
         vec![c, h, s]

@@ -34,7 +34,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::store::{Group, Stored};
-use crate::expfmt::proto;
 use crate::push::GroupingKey;
 
 const SNAP_MAGIC: &[u8; 8] = b"PBGWSNP1";
@@ -165,12 +164,9 @@ pub fn encode(c: &Change<'_>) -> Vec<u8> {
             p.extend_from_slice(&g.failure_time_ns.to_le_bytes());
             p.extend_from_slice(&g.ttl_ms.unwrap_or(-1).to_le_bytes());
             p.extend_from_slice(&(g.families.len() as u32).to_le_bytes());
-            let mut fam = Vec::new();
             for s in g.families.values() {
                 p.extend_from_slice(&s.time_ns.to_le_bytes());
-                fam.clear();
-                proto::encode_delimited(&s.family.view(), &mut fam);
-                put_bytes(&mut p, &fam);
+                put_bytes(&mut p, &s.encoded);
             }
         }
         Change::Delete(k) => {
@@ -260,14 +256,8 @@ fn decode(payload: &[u8]) -> Result<Record, String> {
             }
             for _ in 0..n {
                 let time_ns = c.i64()?;
-                let bytes = c.bytes()?;
-                let mut fams = proto::decode_delimited(bytes).map_err(|e| e.to_string())?;
-                if fams.len() != 1 {
-                    return Err("a family record holds no single family".into());
-                }
-                let family = fams.pop().expect("one");
-                g.families
-                    .insert(family.name.clone(), Stored { family, time_ns });
+                let stored = Stored::from_encoded(c.bytes()?, time_ns)?;
+                g.families.insert(stored.name.clone(), stored);
             }
             Record::Put(g)
         }
@@ -596,13 +586,7 @@ mod tests {
             value: Value::Gauge(v),
             timestamp_ms: None,
         });
-        g.families.insert(
-            "m".into(),
-            Stored {
-                family: f,
-                time_ns: 5,
-            },
-        );
+        g.families.insert("m".into(), Stored::new(&f, 5));
         g
     }
 

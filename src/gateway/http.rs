@@ -489,41 +489,36 @@ fn wants_gzip(accept_encoding: Option<&str>) -> bool {
     g > 0.0 && g > i
 }
 
-/// Renders the merged view in a format.
-pub fn render(views: &[View<'_>], format: Exposition) -> Vec<u8> {
-    match format {
-        Exposition::Protobuf => {
-            let mut out = Vec::new();
-            for v in views.iter().filter(|v| !v.metrics.is_empty()) {
-                proto::encode_delimited(v, &mut out);
-            }
-            out
+/// Renders the store's merged view in a format, one family at a time.
+pub fn render(store: &super::store::Store, own: &[Family], format: Exposition) -> Vec<u8> {
+    let gauges = store.gauges();
+    let mut out = Vec::new();
+    let mut text = String::new();
+    store.gather(own, &gauges, &mut |v: &View<'_>| {
+        if v.metrics.is_empty() {
+            return;
         }
-        Exposition::Text => {
-            let mut out = String::new();
-            for v in views.iter().filter(|v| !v.metrics.is_empty()) {
-                family::write_text(v, &mut out);
+        match format {
+            Exposition::Protobuf => proto::encode_delimited(v, &mut out),
+            Exposition::Text => family::write_text(v, &mut text),
+            Exposition::OpenMetrics0 | Exposition::OpenMetrics1 => {
+                family::write_openmetrics(v, &mut text)
             }
-            out.into_bytes()
         }
-        Exposition::OpenMetrics0 | Exposition::OpenMetrics1 => {
-            let mut out = String::new();
-            for v in views.iter().filter(|v| !v.metrics.is_empty()) {
-                family::write_openmetrics(v, &mut out);
-            }
-            out.push_str("# EOF\n");
-            out.into_bytes()
-        }
+    });
+    if matches!(format, Exposition::OpenMetrics0 | Exposition::OpenMetrics1) {
+        text.push_str("# EOF\n");
+    }
+    if format == Exposition::Protobuf {
+        out
+    } else {
+        text.into_bytes()
     }
 }
 
 fn scrape(gw: &Gateway, req: &Request) -> Response {
     let format = negotiate(req.header("accept"));
-    let body = gw.read(|store, own| {
-        let gauges = store.gauges();
-        let views = store.gather(own, &gauges);
-        render(&views, format)
-    });
+    let body = gw.read(|store, own| render(store, own, format));
     let resp = Response::new(200);
     if wants_gzip(req.header("accept-encoding")) {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -680,8 +675,8 @@ fn json_group(out: &mut String, g: &Group) {
     );
     for s in g.families.values() {
         let mut f = String::new();
-        json_family(&mut f, &s.family, s.time_ns);
-        fields.insert(s.family.name.clone(), f);
+        json_family(&mut f, &s.family(), s.time_ns);
+        fields.insert(s.name.clone(), f);
     }
     let gauge_time = g.push_time_ns.max(g.failure_time_ns);
     for f in g.push_gauges() {
@@ -781,7 +776,7 @@ fn status_page(gw: &Gateway) -> Response {
     );
     gw.read(|store, _| {
         for g in store.groups() {
-            let series: usize = g.families.values().map(|s| s.family.metrics.len()).sum();
+            let series: usize = g.families.values().map(|s| s.len()).sum();
             let push = if g.push_time_ns > 0 {
                 crate::model::time::format_rfc3339_nanos(g.push_time_ns)
             } else {
@@ -810,9 +805,7 @@ pub fn exposition_of(groups: &[Group], format: Exposition) -> Vec<u8> {
     for g in groups {
         store.put(g.clone());
     }
-    let gauges = store.gauges();
-    let views = store.gather(&[], &gauges);
-    render(&views, format)
+    render(&store, &[], format)
 }
 
 #[cfg(test)]

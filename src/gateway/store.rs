@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use crate::expfmt::family::{Family, Kind, Metric, Value, View};
+use crate::expfmt::proto;
 use crate::model::labels::is_legacy_label_name;
 use crate::push::GroupingKey;
 
@@ -43,12 +44,66 @@ pub enum Mode {
     Add,
 }
 
-/// One pushed family and when it was last written.
+/// One pushed family and when it was last written, kept encoded: as one delimited protobuf
+/// message it takes a fraction of its decoded size, and it is decoded only to be served.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stored {
-    pub family: Family,
+    pub name: String,
+    pub kind: Kind,
+    pub help: Option<String>,
     /// Nanoseconds since the epoch.
     pub time_ns: i64,
+    /// The family as a delimited `MetricFamily` message.
+    pub encoded: Vec<u8>,
+    /// Each metric's series identity, in order.
+    ids: Vec<SeriesId>,
+}
+
+impl Stored {
+    pub fn new(f: &Family, time_ns: i64) -> Stored {
+        let mut encoded = Vec::new();
+        proto::encode_delimited(&f.view(), &mut encoded);
+        encoded.shrink_to_fit();
+        Stored {
+            name: f.name.clone(),
+            kind: f.kind,
+            help: f.help.clone(),
+            time_ns,
+            encoded,
+            ids: f
+                .metrics
+                .iter()
+                .map(|m| series_id(&f.name, &m.labels))
+                .collect(),
+        }
+    }
+
+    /// A family read back from its encoding (the state on disk).
+    pub fn from_encoded(encoded: &[u8], time_ns: i64) -> Result<Stored, String> {
+        let mut fams = proto::decode_delimited(encoded).map_err(|e| e.to_string())?;
+        match (fams.pop(), fams.is_empty()) {
+            (Some(f), true) => Ok(Stored::new(&f, time_ns)),
+            _ => Err("a family record holds no single family".into()),
+        }
+    }
+
+    /// The family, decoded.
+    pub fn family(&self) -> Family {
+        proto::decode_delimited(&self.encoded)
+            .ok()
+            .and_then(|mut f| f.pop())
+            // Encoded by `new`, so it decodes; an empty family is the safe answer otherwise.
+            .unwrap_or_else(|| Family::new(self.name.clone(), self.kind))
+    }
+
+    /// The number of metrics.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -64,6 +119,8 @@ pub struct Group {
     pub ttl_ms: Option<i64>,
     /// The labels of the group's push-time gauges: the key, with `instance=""` if absent.
     gauge_labels: Vec<(String, String)>,
+    /// The series identities of the two gauges.
+    gauge_ids: [SeriesId; 2],
 }
 
 impl Group {
@@ -73,6 +130,10 @@ impl Group {
             gauge_labels.push(("instance".into(), String::new()));
             gauge_labels.sort();
         }
+        let gauge_ids = [
+            series_id(PUSH_TIME, &gauge_labels),
+            series_id(PUSH_FAILURE_TIME, &gauge_labels),
+        ];
         Group {
             key,
             families: BTreeMap::new(),
@@ -80,6 +141,7 @@ impl Group {
             failure_time_ns: 0,
             ttl_ms: None,
             gauge_labels,
+            gauge_ids,
         }
     }
 
@@ -109,22 +171,15 @@ impl Group {
             .map(|t| last.saturating_add(t.saturating_mul(1_000_000)))
     }
 
-    /// Every family of the group and its two gauges: name, type, each metric's labels.
-    fn all_families(&self) -> impl Iterator<Item = (&str, Kind, Vec<&[(String, String)]>)> + '_ {
+    /// Every family of the group and its two gauges: name, type, each metric's series.
+    fn all_families(&self) -> impl Iterator<Item = (&str, Kind, &[SeriesId])> + '_ {
         let gauges = [PUSH_TIME, PUSH_FAILURE_TIME]
             .into_iter()
-            .map(|n| (n, Kind::Gauge, vec![self.gauge_labels.as_slice()]));
+            .zip(self.gauge_ids.iter())
+            .map(|(n, id)| (n, Kind::Gauge, std::slice::from_ref(id)));
         self.families
             .values()
-            .map(|s| {
-                let labels = s
-                    .family
-                    .metrics
-                    .iter()
-                    .map(|m| m.labels.as_slice())
-                    .collect();
-                (s.family.name.as_str(), s.family.kind, labels)
-            })
+            .map(|s| (s.name.as_str(), s.kind, s.ids.as_slice()))
             .chain(gauges)
     }
 
@@ -338,13 +393,8 @@ impl Store {
             next.families.clear();
         }
         for f in &p.families {
-            next.families.insert(
-                f.name.clone(),
-                Stored {
-                    family: f.clone(),
-                    time_ns: p.time_ns,
-                },
-            );
+            next.families
+                .insert(f.name.clone(), Stored::new(f, p.time_ns));
         }
         next.push_time_ns = p.time_ns;
         if let Some(t) = p.ttl_ms {
@@ -352,7 +402,7 @@ impl Store {
         } else if old.is_none() {
             next.ttl_ms = self.default_ttl_ms;
         }
-        let series: usize = next.families.values().map(|s| s.family.metrics.len()).sum();
+        let series: usize = next.families.values().map(Stored::len).sum();
         if series > self.limits.max_series_per_group {
             return Err(PushError::TooManySeries {
                 series,
@@ -398,32 +448,31 @@ impl Store {
     }
 
     fn index(&mut self, g: &Group) {
-        for (name, kind, metrics) in g.all_families() {
+        for (name, kind, ids) in g.all_families() {
             let info = self
                 .names
                 .entry(name.to_string())
                 .or_insert(NameInfo { kind, holders: 0 });
             info.holders += 1;
-            for labels in metrics {
-                *self.series.entry(series_id(name, labels)).or_insert(0) += 1;
+            for id in ids {
+                *self.series.entry(*id).or_insert(0) += 1;
             }
         }
     }
 
     fn unindex(&mut self, g: &Group) {
-        for (name, _, metrics) in g.all_families() {
+        for (name, _, ids) in g.all_families() {
             if let Some(info) = self.names.get_mut(name) {
                 info.holders -= 1;
                 if info.holders == 0 {
                     self.names.remove(name);
                 }
             }
-            for labels in metrics {
-                let id = series_id(name, labels);
-                if let Some(n) = self.series.get_mut(&id) {
+            for id in ids {
+                if let Some(n) = self.series.get_mut(id) {
                     *n -= 1;
                     if *n == 0 {
-                        self.series.remove(&id);
+                        self.series.remove(id);
                     }
                 }
             }
@@ -437,10 +486,10 @@ impl Store {
         let mut old_names: HashMap<&str, u32> = HashMap::new();
         let mut old_series: HashMap<SeriesId, u32> = HashMap::new();
         if let Some(o) = old {
-            for (name, _, metrics) in o.all_families() {
+            for (name, _, ids) in o.all_families() {
                 *old_names.entry(name).or_insert(0) += 1;
-                for labels in metrics {
-                    *old_series.entry(series_id(name, labels)).or_insert(0) += 1;
+                for id in ids {
+                    *old_series.entry(*id).or_insert(0) += 1;
                 }
             }
         }
@@ -455,8 +504,8 @@ impl Store {
             }
         }
         let mut seen: HashSet<SeriesId> = HashSet::new();
-        for (name, kind, metrics) in next.all_families() {
-            let rendered = |i: usize| render_labels_of(next, name, i, metrics[i]);
+        for (name, kind, ids) in next.all_families() {
+            let rendered = |i: usize| render_metric_of(next, pushed, name, i);
             if let Some(k) = other_kind(name) {
                 if k != kind {
                     if let Some((_, own, _)) = self.own.iter().find(|(n, _, _)| n == name) {
@@ -464,7 +513,7 @@ impl Store {
                             "gathered metric family {name} has type {kind} but should have {own}"
                         ));
                     }
-                    let m = if metrics.is_empty() {
+                    let m = if ids.is_empty() {
                         String::new()
                     } else {
                         rendered(0)
@@ -472,11 +521,10 @@ impl Store {
                     return Err(format!("collected metric {name:?} {{ {m}}} is not a {k}"));
                 }
             }
-            for (i, labels) in metrics.iter().enumerate() {
-                let id = series_id(name, labels);
-                let elsewhere = self.series.get(&id).copied().unwrap_or(0)
-                    > old_series.get(&id).copied().unwrap_or(0);
-                if elsewhere || !seen.insert(id) {
+            for (i, id) in ids.iter().enumerate() {
+                let elsewhere = self.series.get(id).copied().unwrap_or(0)
+                    > old_series.get(id).copied().unwrap_or(0);
+                if elsewhere || !seen.insert(*id) {
                     return Err(format!(
                         "collected metric {name:?} {{ {}}} was collected before with the same name and label values",
                         rendered(i)
@@ -499,7 +547,7 @@ impl Store {
         let kind_of = |n: &str| -> Option<Kind> {
             next.families
                 .get(n)
-                .map(|s| s.family.kind)
+                .map(|s| s.kind)
                 .or_else(|| other_kind(n))
         };
         let composite =
@@ -595,39 +643,38 @@ impl Store {
     }
 
     /// The merged view of every group and the gateway's own families (given here with
-    /// their metrics), as `/metrics` serves it: families sorted by name, one name's metrics
-    /// from all groups together, sorted as client_golang sorts them (fewer labels first,
-    /// then label values in order). A name's help is the gateway's own for its own
-    /// families, otherwise the first group's (in key order) that has one.
-    pub fn gather<'a>(&'a self, own: &'a [Family], gauges: &'a [Family]) -> Vec<View<'a>> {
-        let mut by_name: BTreeMap<&'a str, View<'a>> = BTreeMap::new();
-        let mut add = |f: &'a Family, own_help: bool| {
-            let v = by_name.entry(f.name.as_str()).or_insert_with(|| View {
-                name: &f.name,
-                help: None,
-                kind: f.kind,
-                unit: f.unit.as_deref(),
-                metrics: Vec::new(),
-            });
-            if own_help || v.help.is_none() {
-                v.help = f.help.as_deref().or(v.help);
-            }
-            v.metrics.extend(f.metrics.iter());
-        };
+    /// their metrics), as `/metrics` serves it, one family at a time to `emit`: families
+    /// sorted by name, one name's metrics from all groups together, sorted as client_golang
+    /// sorts them (fewer labels first, then label values in order). A name's type is the
+    /// first group's; its help the gateway's own for its own families, otherwise the first
+    /// group's (in key order) that has one. Only one name's families are decoded at a time.
+    pub fn gather(&self, own: &[Family], gauges: &[Family], emit: &mut dyn FnMut(&View<'_>)) {
+        // Per name: the groups' families, the push gauges, the gateway's own.
+        type Sources<'a> = (Vec<&'a Stored>, Vec<&'a Family>, Vec<&'a Family>);
+        let mut by_name: BTreeMap<&str, Sources<'_>> = BTreeMap::new();
         for g in self.groups.values() {
-            for s in g.families.values() {
-                add(&s.family, false);
+            for st in g.families.values() {
+                by_name.entry(st.name.as_str()).or_default().0.push(st);
             }
         }
         for f in gauges {
-            add(f, false);
+            by_name.entry(f.name.as_str()).or_default().1.push(f);
         }
         for f in own {
-            add(f, true);
+            by_name.entry(f.name.as_str()).or_default().2.push(f);
         }
-        let mut out: Vec<View<'a>> = by_name.into_values().collect();
-        for v in &mut out {
-            v.metrics.sort_by(|a, b| {
+        for (name, (stored, computed, own)) in by_name {
+            let decoded: Vec<Family> = stored.iter().map(|s| s.family()).collect();
+            let all: Vec<&Family> = decoded.iter().chain(computed).collect();
+            let first = all.first().or(own.first()).copied();
+            let Some(first) = first else { continue };
+            let help = own.iter().chain(all.iter()).find_map(|f| f.help.as_deref());
+            let mut metrics: Vec<&Metric> = all
+                .iter()
+                .chain(own.iter())
+                .flat_map(|f| f.metrics.iter())
+                .collect();
+            metrics.sort_by(|a, b| {
                 a.labels
                     .len()
                     .cmp(&b.labels.len())
@@ -639,8 +686,14 @@ impl Store {
                     })
                     .then_with(|| a.labels.cmp(&b.labels))
             });
+            emit(&View {
+                name,
+                help,
+                kind: first.kind,
+                unit: all.iter().find_map(|f| f.unit.as_deref()),
+                metrics,
+            });
         }
-        out
     }
 
     /// The push-time gauges of every group, for [`Store::gather`].
@@ -709,11 +762,18 @@ fn metric_valid(f: &Family, m: &Metric) -> Result<(), String> {
     Ok(())
 }
 
-/// The `i`th metric of family `name` in a group, rendered for a message (the push gauges
-/// are computed, so they are rendered from their labels and value).
-fn render_labels_of(g: &Group, name: &str, i: usize, labels: &[(String, String)]) -> String {
+/// The `i`th metric of family `name` in a group, rendered for a message: from the push if
+/// it brought the family, else decoded; the push gauges are computed.
+fn render_metric_of(g: &Group, pushed: &[Family], name: &str, i: usize) -> String {
+    if let Some(m) = pushed
+        .iter()
+        .find(|f| f.name == name)
+        .and_then(|f| f.metrics.get(i))
+    {
+        return render_metric(m);
+    }
     if let Some(s) = g.families.get(name) {
-        if let Some(m) = s.family.metrics.get(i) {
+        if let Some(m) = s.family().metrics.get(i) {
             return render_metric(m);
         }
     }
@@ -723,7 +783,7 @@ fn render_labels_of(g: &Group, name: &str, i: usize, labels: &[(String, String)]
         g.failure_time_ns
     };
     render_metric(&Metric {
-        labels: labels.to_vec(),
+        labels: g.gauge_labels.clone(),
         value: Value::Gauge(ns as f64 / 1e9),
         timestamp_ms: None,
     })
