@@ -212,6 +212,7 @@ complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l ttl -d 'Expi
 complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l max-body -d 'The largest request body, after gzip decoding' -r
 complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l max-groups -d 'Groups held at most; a push creating one more is refused (429)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l max-series -d 'Series in one group at most; a larger push is refused (413)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l web.config.file -d 'TLS, basic auth and response headers, in the web config file format of Prometheus\'s servers (tls_server_config, basic_auth_users with bcrypt hashes, http_server_config)' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l max-connections -d 'Open connections at most; more are answered 503' -r
 complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l format -d 'The format of --once' -r -f -a "text\t''
 openmetrics\t''"

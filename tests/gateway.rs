@@ -124,7 +124,8 @@ fn wait_ready(port: u16) {
             let _ = s.write_all(b"GET /-/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
             let mut b = Vec::new();
             let _ = s.read_to_end(&mut b);
-            if b.starts_with(b"HTTP/1.1 200") {
+            // Up: ready, or asking for credentials.
+            if b.starts_with(b"HTTP/1.1 200") || b.starts_with(b"HTTP/1.1 401") {
                 return;
             }
         }
@@ -932,4 +933,180 @@ fn prombox_scrape_honors_pushed_labels() {
     let q = wd.run(&["query", "--data", "d", "last_success"], b"");
     let t = text(&q.stdout);
     assert!(t.contains("db1") && t.contains("batch"), "{t}");
+}
+
+/// TLS with client certificates and basic auth from a web config file: `prombox push` and
+/// Python's client get in with the right credentials and a 401 without.
+#[test]
+fn web_config_tls_and_basic_auth() {
+    let wd = Workdir::new("gw-tls");
+    let d = &wd.dir;
+    let ok = crate::util::test_certs(d, "IP:127.0.0.1");
+    if !ok {
+        crate::util::skip("openssl could not generate test certificates");
+        return;
+    }
+    // exporter-toolkit's test user: carol / carol123.
+    let users = "basic_auth_users:\n  carol: $2y$10$qRTBuFoULoYNA7AQ/F3ck.trZBPyjV64.oA4ZsSBCIWvXuvQlQTuu\n";
+    wd.write(
+        "web.yml",
+        format!("tls_server_config:\n  cert_file: srv.crt\n  key_file: srv.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n{users}"),
+    );
+    wd.write("pass", "carol123\n");
+    wd.write("wrong", "nope\n");
+    let (_gw, port) = {
+        let port = free_port();
+        let child = wd
+            .cmd()
+            .args([
+                "gateway",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data",
+                "s1",
+                "--web.config.file",
+                "web.yml",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let p = Proc(child);
+        // Ready when it takes a TLS push.
+        let url = format!("https://127.0.0.1:{port}");
+        let mut up = false;
+        for _ in 0..200 {
+            let o = wd.run(
+                &[
+                    "push",
+                    &url,
+                    "--job",
+                    "j",
+                    "--ca-file",
+                    "ca.crt",
+                    "--cert-file",
+                    "cli.crt",
+                    "--key-file",
+                    "cli.key",
+                    "--user",
+                    "carol",
+                    "--password-file",
+                    "pass",
+                    "up=1",
+                ],
+                b"",
+            );
+            if o.status.success() {
+                up = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        assert!(up, "the TLS gateway did not take a push");
+        (p, port)
+    };
+    let url = format!("https://127.0.0.1:{port}");
+    let tls = [
+        "--ca-file",
+        "ca.crt",
+        "--cert-file",
+        "cli.crt",
+        "--key-file",
+        "cli.key",
+    ];
+    let push = |extra: &[&str]| {
+        let mut a = vec!["push", url.as_str(), "--job", "j"];
+        a.extend_from_slice(&tls);
+        a.extend_from_slice(extra);
+        a.push("x=2");
+        wd.run(&a, b"")
+    };
+    let o = push(&["--user", "carol", "--password-file", "wrong"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("401 Unauthorized"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(push(&[]).status.code(), Some(2));
+    // No client certificate: the handshake fails.
+    let o = wd.run(
+        &[
+            "push",
+            &url,
+            "--job",
+            "j",
+            "--ca-file",
+            "ca.crt",
+            "--user",
+            "carol",
+            "--password-file",
+            "pass",
+            "x=1",
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    // Plain HTTP with basic auth, for Python's client.
+    wd.write("auth.yml", users);
+    let (_gw2, port2) = start_ours(&wd, "s2", &["--web.config.file", "auth.yml"]);
+    let r = request(port2, "PUT", "/metrics/job/a", &[], b"m 1\n");
+    assert_eq!(
+        (r.status, r.header("WWW-Authenticate")),
+        (401, Some("Basic"))
+    );
+    assert_eq!(r.text(), "Unauthorized\n");
+    let have = Command::new("python3")
+        .args(["-c", "import prometheus_client"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        crate::util::skip("python3 with prometheus_client is not installed");
+        return;
+    }
+    let script = format!(
+        r#"
+import urllib.error
+from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+from prometheus_client.exposition import basic_auth_handler
+reg = CollectorRegistry()
+Gauge("py_auth", "Auth", registry=reg).set(1)
+def ok(url, method, timeout, headers, data):
+    return basic_auth_handler(url, method, timeout, headers, data, "carol", "carol123")
+def bad(url, method, timeout, headers, data):
+    return basic_auth_handler(url, method, timeout, headers, data, "carol", "nope")
+push_to_gateway("127.0.0.1:{port2}", job="py", registry=reg, handler=ok)
+try:
+    push_to_gateway("127.0.0.1:{port2}", job="py", registry=reg, handler=bad)
+    raise SystemExit("a wrong password was accepted")
+except urllib.error.HTTPError as e:
+    assert e.code == 401 and e.headers["WWW-Authenticate"] == "Basic", (e.code, e.headers)
+"#
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // A web config with an unknown field is refused at start, as exporter-toolkit refuses it.
+    wd.write("badweb.yml", "tls_server_config: {}\nfoo: 1\n");
+    let o = wd.run(
+        &[
+            "gateway",
+            "--data",
+            "s3",
+            "--listen",
+            "127.0.0.1:0",
+            "--web.config.file",
+            "badweb.yml",
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("field foo not found in type web.Config"),
+        "{}",
+        text(&o.stderr)
+    );
 }

@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -375,31 +374,11 @@ fn http_discovery_and_local_targets_only_from_the_config() {
     assert_eq!(pts[1].1, 1.0);
 }
 
-fn openssl(dir: &Path, args: &[&str]) -> bool {
-    Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 #[test]
 fn tls_with_client_certificates_and_basic_auth() {
     let wd = Workdir::new("scrape-tls");
     let d = &wd.dir;
-    std::fs::write(d.join("srv.ext"), "subjectAltName=DNS:prombox.test\n").unwrap();
-    std::fs::write(d.join("cli.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
-    let ok = [
-        "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=test-ca",
-        "req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=localhost",
-        "x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt -days 2 -extfile srv.ext",
-        "req -newkey rsa:2048 -nodes -keyout cli.key -out cli.csr -subj /CN=prombox",
-        "x509 -req -in cli.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out cli.crt -days 2 -extfile cli.ext",
-    ]
-    .iter()
-    .all(|a| openssl(d, &a.split(' ').collect::<Vec<_>>()));
+    let ok = crate::util::test_certs(d, "DNS:prombox.test");
     if !ok {
         crate::util::skip("openssl could not generate test certificates");
         return;

@@ -231,3 +231,30 @@ impl Drop for Proc {
         let _ = self.0.wait();
     }
 }
+
+/// Runs `openssl ARGS` in `dir`; whether it succeeded.
+pub fn openssl(dir: &Path, args: &[&str]) -> bool {
+    Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A test CA, a server certificate for `san` (`DNS:name` or `IP:addr`) and a client
+/// certificate, made with openssl in `dir`: ca.crt, srv.crt/srv.key, cli.crt/cli.key.
+pub fn test_certs(dir: &Path, san: &str) -> bool {
+    std::fs::write(dir.join("srv.ext"), format!("subjectAltName={san}\n")).unwrap();
+    std::fs::write(dir.join("cli.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    [
+        "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=test-ca",
+        "req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=localhost",
+        "x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt -days 2 -extfile srv.ext",
+        "req -newkey rsa:2048 -nodes -keyout cli.key -out cli.csr -subj /CN=prombox",
+        "x509 -req -in cli.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out cli.crt -days 2 -extfile cli.ext",
+    ]
+    .iter()
+    .all(|a| openssl(dir, &a.split(' ').collect::<Vec<_>>()))
+}

@@ -62,6 +62,10 @@ pub struct Args {
     /// Series in one group at most; a larger push is refused (413).
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     max_series: usize,
+    /// TLS, basic auth and response headers, in the web config file format of Prometheus's
+    /// servers (tls_server_config, basic_auth_users with bcrypt hashes, http_server_config).
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    web_config: Option<PathBuf>,
     /// Open connections at most; more are answered 503.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     max_connections: usize,
@@ -113,9 +117,17 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
     };
     let (gw, truncated) =
         Gateway::open(&args.data, limits, ttl_ms).map_err(|e| anyhow::anyhow!("gateway: {e}"))?;
+    let web = match &args.web_config {
+        Some(p) => crate::http::webconfig::load(p).map_err(|e| anyhow::anyhow!("gateway: {e}"))?,
+        None => crate::http::webconfig::WebConfig::default(),
+    };
     let addr = listen_addr(&args.listen);
-    let server =
+    let mut server =
         Server::bind(&addr).with_context(|| format!("gateway: cannot listen on {addr}"))?;
+    let scheme = if web.tls.is_some() { "https" } else { "http" };
+    if let Some(tls) = web.tls.clone() {
+        server = server.with_tls(tls);
+    }
     let local = server.local_addr()?;
     if truncated > 0 {
         eprintln!(
@@ -123,7 +135,7 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
         );
     }
     eprintln!(
-        "prombox: gateway: listening on http://{local} (state in {})",
+        "prombox: gateway: listening on {scheme}://{local} (state in {})",
         args.data.display()
     );
     let opts = Options {
@@ -138,11 +150,32 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
             ("max-groups".into(), args.max_groups.to_string()),
             ("max-series".into(), args.max_series.to_string()),
             ("max-connections".into(), args.max_connections.to_string()),
+            (
+                "web.config.file".into(),
+                args.web_config
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            ),
         ],
         start_ns: crate::model::time::now_ns(),
     };
     let gw = Arc::new(gw);
-    let handler = Arc::new(move |req: &crate::http::server::Request| api::handle(&gw, &opts, req));
+    let auth = crate::http::webconfig::BasicAuth::new(web.users);
+    let headers = web.headers;
+    let handler = Arc::new(move |req: &crate::http::server::Request| {
+        let mut resp = if auth.is_empty() || auth.allows(req.header("authorization")) {
+            api::handle(&gw, &opts, req)
+        } else {
+            crate::http::server::Response::text(401, "Unauthorized\n")
+                .header("WWW-Authenticate", "Basic")
+                .header("X-Content-Type-Options", "nosniff")
+        };
+        for (k, v) in &headers {
+            resp = resp.header(k, v.clone());
+        }
+        resp
+    });
     let limits = Limits {
         max_connections: args.max_connections,
         // The server's own limit must let gzip bodies through; the API limits the decoded size.

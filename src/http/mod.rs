@@ -5,8 +5,10 @@
 //!   client.rs   ureq with a job's TLS, credentials and limits; Go-worded errors
 //!   request.rs  request heads and chunked bodies, parsed incrementally (pure)
 //!   server.rs   poll(2) reader + fixed worker pool; limits against hostile clients
+//!   webconfig.rs  the web config file: TLS, basic auth (bcrypt), response headers
 //! ```
 
 pub mod client;
 pub mod request;
 pub mod server;
+pub mod webconfig;
