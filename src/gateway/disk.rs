@@ -257,7 +257,7 @@ fn decode(payload: &[u8]) -> Result<Record, String> {
             for _ in 0..n {
                 let time_ns = c.i64()?;
                 let stored = Stored::from_encoded(c.bytes()?, time_ns)?;
-                g.families.insert(stored.name.clone(), stored);
+                g.families.insert(stored.name.clone(), Box::new(stored));
             }
             Record::Put(g)
         }
@@ -492,13 +492,33 @@ impl Disk {
 
     /// Writes every group as the new snapshot and starts a new, empty log.
     pub fn snapshot<'a>(&mut self, groups: impl Iterator<Item = &'a Group>) -> Result<(), Error> {
-        let mut data = SNAP_MAGIC.to_vec();
-        data.extend_from_slice(&self.generation.to_le_bytes());
-        for g in groups {
-            data.extend_from_slice(&encode(&Change::Put(g)));
-        }
-        write_atomic(&self.dir, "gateway.snap", &data)?;
-        self.snapshot_bytes = data.len() as u64;
+        // Streamed to the file, a group at a time: a snapshot never doubles the memory held.
+        let tmp = self.dir.join("gateway.snap.tmp");
+        let written = (|| -> io::Result<u64> {
+            let mut w = io::BufWriter::with_capacity(256 << 10, File::create(&tmp)?);
+            w.write_all(SNAP_MAGIC)?;
+            w.write_all(&self.generation.to_le_bytes())?;
+            let mut n = HEADER as u64;
+            for g in groups {
+                let rec = encode(&Change::Put(g));
+                w.write_all(&rec)?;
+                n += rec.len() as u64;
+            }
+            let f = w.into_inner().map_err(|e| e.into_error())?;
+            f.sync_all()?;
+            Ok(n)
+        })();
+        let written = match written {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                return Err(Error::Io(tmp, e));
+            }
+        };
+        let dst = self.dir.join("gateway.snap");
+        fs::rename(&tmp, &dst).map_err(io_err(&dst))?;
+        sync_dir(&self.dir)?;
+        self.snapshot_bytes = written;
         let next = self.generation + 1;
         let mut h = LOG_MAGIC.to_vec();
         h.extend_from_slice(&next.to_le_bytes());
@@ -586,7 +606,7 @@ mod tests {
             value: Value::Gauge(v),
             timestamp_ms: None,
         });
-        g.families.insert("m".into(), Stored::new(&f, 5));
+        g.families.insert("m".into(), Box::new(Stored::new(&f, 5)));
         g
     }
 

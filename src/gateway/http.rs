@@ -489,11 +489,22 @@ fn wants_gzip(accept_encoding: Option<&str>) -> bool {
     g > 0.0 && g > i
 }
 
-/// Renders the store's merged view in a format, one family at a time.
-pub fn render(store: &super::store::Store, own: &[Family], format: Exposition) -> Vec<u8> {
+/// Renders the store's merged view in a format, one family at a time, into a buffer of
+/// `size_hint` bytes to start with (the last scrape's size: growing by doubling would hold
+/// twice the output at its end).
+pub fn render(
+    store: &super::store::Store,
+    own: &[Family],
+    format: Exposition,
+    size_hint: usize,
+) -> Vec<u8> {
     let gauges = store.gauges();
-    let mut out = Vec::new();
-    let mut text = String::new();
+    let hint = size_hint + size_hint / 16;
+    let (mut out, mut text) = if format == Exposition::Protobuf {
+        (Vec::with_capacity(hint), String::new())
+    } else {
+        (Vec::new(), String::with_capacity(hint))
+    };
     store.gather(own, &gauges, &mut |v: &View<'_>| {
         if v.metrics.is_empty() {
             return;
@@ -518,7 +529,13 @@ pub fn render(store: &super::store::Store, own: &[Family], format: Exposition) -
 
 fn scrape(gw: &Gateway, req: &Request) -> Response {
     let format = negotiate(req.header("accept"));
-    let body = gw.read(|store, own| render(store, own, format));
+    let hint = gw
+        .last_scrape_bytes
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let body = gw.read(|store, own| render(store, own, format, hint));
+    gw.last_scrape_bytes
+        .store(body.len(), std::sync::atomic::Ordering::Relaxed);
+    gw.release_memory();
     let resp = Response::new(200);
     if wants_gzip(req.header("accept-encoding")) {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -805,7 +822,7 @@ pub fn exposition_of(groups: &[Group], format: Exposition) -> Vec<u8> {
     for g in groups {
         store.put(g.clone());
     }
-    render(&store, &[], format)
+    render(&store, &[], format, 0)
 }
 
 #[cfg(test)]

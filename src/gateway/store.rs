@@ -50,7 +50,6 @@ pub enum Mode {
 pub struct Stored {
     pub name: String,
     pub kind: Kind,
-    pub help: Option<String>,
     /// Nanoseconds since the epoch.
     pub time_ns: i64,
     /// The family as a delimited `MetricFamily` message.
@@ -67,7 +66,6 @@ impl Stored {
         Stored {
             name: f.name.clone(),
             kind: f.kind,
-            help: f.help.clone(),
             time_ns,
             encoded,
             ids: f
@@ -109,8 +107,9 @@ impl Stored {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Group {
     pub key: GroupingKey,
-    /// Pushed families by name (never the two push-time gauges).
-    pub families: BTreeMap<String, Stored>,
+    /// Pushed families by name (never the two push-time gauges); boxed, so the map's nodes
+    /// stay small.
+    pub families: BTreeMap<String, Box<Stored>>,
     /// Last successful write, nanoseconds since the epoch; 0 if none.
     pub push_time_ns: i64,
     /// Last refused write; 0 if none.
@@ -394,7 +393,7 @@ impl Store {
         }
         for f in &p.families {
             next.families
-                .insert(f.name.clone(), Stored::new(f, p.time_ns));
+                .insert(f.name.clone(), Box::new(Stored::new(f, p.time_ns)));
         }
         next.push_time_ns = p.time_ns;
         if let Some(t) = p.ttl_ms {
@@ -402,7 +401,7 @@ impl Store {
         } else if old.is_none() {
             next.ttl_ms = self.default_ttl_ms;
         }
-        let series: usize = next.families.values().map(Stored::len).sum();
+        let series: usize = next.families.values().map(|s| s.len()).sum();
         if series > self.limits.max_series_per_group {
             return Err(PushError::TooManySeries {
                 series,

@@ -139,7 +139,21 @@ impl Response {
 
     /// The serialized head and body (`head_only` for `HEAD`).
     fn to_bytes(&self, close: bool, version: Version, head_only: bool) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.body.len() + 256);
+        let mut out = self.head_bytes(close, version);
+        if !head_only && !self.bodiless() {
+            out.extend_from_slice(&self.body);
+        }
+        out
+    }
+
+    fn bodiless(&self) -> bool {
+        self.status == 204 || self.status == 304 || self.status < 200
+    }
+
+    /// The serialized status line and headers; the body is written after them as it is, so
+    /// a large one is never copied.
+    fn head_bytes(&self, close: bool, version: Version) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
         let _ = write!(out, "HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
         for (k, v) in &self.headers {
             if k.eq_ignore_ascii_case("content-length") || k.eq_ignore_ascii_case("connection") {
@@ -147,8 +161,7 @@ impl Response {
             }
             let _ = write!(out, "{k}: {v}\r\n");
         }
-        let bodiless = self.status == 204 || self.status == 304 || self.status < 200;
-        if !bodiless {
+        if !self.bodiless() {
             let _ = write!(out, "Content-Length: {}\r\n", self.body.len());
         }
         if close {
@@ -157,9 +170,6 @@ impl Response {
             out.extend_from_slice(b"Connection: keep-alive\r\n");
         }
         out.extend_from_slice(b"\r\n");
-        if !head_only && !bodiless {
-            out.extend_from_slice(&self.body);
-        }
         out
     }
 
@@ -710,17 +720,26 @@ impl Worker {
 
     fn serve(&self, job: Job) {
         let Job { mut conn, work } = job;
-        let (bytes, keep) = match work {
+        let (head, resp, with_body, keep) = match work {
             Work::Handle(req, keep) => {
                 let resp = std::panic::catch_unwind(AssertUnwindSafe(|| (self.handler)(&req)))
                     .unwrap_or_else(|_| Response::text(500, "internal server error\n"));
                 self.held.fetch_sub(req.body.capacity(), Ordering::Relaxed);
                 let keep = keep && !resp.wants_close();
-                let head_only = req.method == Method::Head;
-                (resp.to_bytes(!keep, req.version, head_only), keep)
+                let with_body = req.method != Method::Head && !resp.bodiless();
+                (resp.head_bytes(!keep, req.version), resp, with_body, keep)
             }
-            Work::Refuse(resp) => (resp.to_bytes(true, Version::Http11, false), false),
+            Work::Refuse(resp) => {
+                let with_body = !resp.bodiless();
+                (
+                    resp.head_bytes(true, Version::Http11),
+                    resp,
+                    with_body,
+                    false,
+                )
+            }
         };
+        let body: &[u8] = if with_body { &resp.body } else { &[] };
         if conn.stream.set_nonblocking(false).is_err()
             || conn
                 .stream
@@ -736,10 +755,24 @@ impl Worker {
         let written = match &mut conn.tls {
             Some(tls) => {
                 let mut s = rustls::Stream::new(&mut **tls, &mut conn.stream);
-                s.write_all(&bytes).and_then(|_| s.flush())
+                s.write_all(&head)
+                    .and_then(|_| s.write_all(body))
+                    .and_then(|_| s.flush())
             }
-            None => conn.stream.write_all(&bytes),
+            None => {
+                // One write for a small reply (one packet), two for a large one (no copy).
+                if body.len() <= 16 << 10 {
+                    let mut all = head;
+                    all.extend_from_slice(body);
+                    conn.stream.write_all(&all)
+                } else {
+                    conn.stream
+                        .write_all(&head)
+                        .and_then(|_| conn.stream.write_all(body))
+                }
+            }
         };
+        drop(resp);
         if written.is_ok() && keep {
             if self.back.send(conn).is_ok() {
                 let _ = (&*self.wake).write(&[1]);
