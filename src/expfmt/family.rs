@@ -194,15 +194,6 @@ pub struct Metric {
     pub timestamp_ms: Option<i64>,
 }
 
-impl Metric {
-    pub fn label(&self, name: &str) -> Option<&str> {
-        self.labels
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct Family {
     pub name: String,

@@ -541,10 +541,6 @@ impl Disk {
         *self.sync.0.synced.lock().unwrap_or_else(|e| e.into_inner()) = (pos, sync_file);
         Ok(())
     }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
 }
 
 /// Decodes a whole snapshot or log file: the groups it leaves, or the offset and reason of

@@ -532,7 +532,7 @@ fn scrape(gw: &Gateway, req: &Request) -> Response {
     let hint = gw
         .last_scrape_bytes
         .load(std::sync::atomic::Ordering::Relaxed);
-    let body = gw.read(|store, own| render(store, own, format, hint));
+    let body = gw.read_with_own(|store, own| render(store, own, format, hint));
     gw.last_scrape_bytes
         .store(body.len(), std::sync::atomic::Ordering::Relaxed);
     gw.release_memory();
@@ -724,7 +724,7 @@ fn json_response(data: &str) -> Response {
 
 fn api_metrics(gw: &Gateway) -> Response {
     let mut out = String::from("[");
-    gw.read(|store, _| {
+    gw.read(|store| {
         for (i, g) in store.groups().enumerate() {
             if i > 0 {
                 out.push(',');
@@ -791,7 +791,7 @@ fn status_page(gw: &Gateway) -> Response {
     let mut o = String::from(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>prombox gateway</title></head><body>\n<h1>prombox gateway</h1>\n<table border=\"1\" cellpadding=\"4\">\n<tr><th>group</th><th>families</th><th>series</th><th>last push</th><th>last push ok</th><th>expires</th></tr>\n",
     );
-    gw.read(|store, _| {
+    gw.read(|store| {
         for g in store.groups() {
             let series: usize = g.families.values().map(|s| s.len()).sum();
             let push = if g.push_time_ns > 0 {

@@ -230,18 +230,19 @@ impl Gateway {
         !self.stopped.load(Ordering::Acquire)
     }
 
-    /// Runs `f` over the store (expired groups dropped first) and the gateway's own
-    /// families, under the lock.
-    pub fn read<T>(&self, f: impl FnOnce(&Store, &[Family]) -> T) -> T {
+    /// Runs `f` over the store (expired groups dropped first), under the lock.
+    pub fn read<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
         let mut st = self.lock();
         st.store.expire(now_ns());
-        let own = self.own.families(st.store.len(), st.store.series_count());
-        f(&st.store, &own)
+        f(&st.store)
     }
 
-    /// A copy of every group, for a caller that renders without holding the lock.
-    pub fn groups(&self) -> Vec<Group> {
-        self.read(|s, _| s.groups().cloned().collect())
+    /// As [`Gateway::read`], with the gateway's own families as of now (for `/metrics`).
+    pub fn read_with_own<T>(&self, f: impl FnOnce(&Store, &[Family]) -> T) -> T {
+        self.read(|store| {
+            let own = self.own.families(store.len(), store.series_count());
+            f(store, &own)
+        })
     }
 }
 
