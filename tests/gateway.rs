@@ -60,7 +60,17 @@ fn try_request(
     s.write_all(head.as_bytes())?;
     s.write_all(body)?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
+    let mut chunk = [0u8; 64 << 10];
+    loop {
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&chunk[..n]),
+            // Go's server (the Pushgateway) may reset a connection whose request body its
+            // handler never read, after the whole reply: keep what arrived.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset && !raw.is_empty() => break,
+            Err(e) => return Err(e),
+        }
+    }
     if !raw.windows(4).any(|w| w == b"\r\n\r\n") {
         return Err(std::io::Error::other("connection closed before a reply"));
     }
