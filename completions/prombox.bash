@@ -405,7 +405,7 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__gateway)
-            opts="-h -V --listen --data --ttl --enable-admin-api --max-body --max-groups --max-series --web.config.file --max-connections --once --format --help --version"
+            opts="-h -V --listen --data --ttl --enable-admin-api --max-body --max-groups --max-series --web.config.file --enable-openmetrics --max-connections --once --format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

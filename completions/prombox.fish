@@ -217,6 +217,7 @@ complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l max-connecti
 complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l format -d 'The format of --once' -r -f -a "text\t''
 openmetrics\t''"
 complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l enable-admin-api -d 'Serve PUT /api/v1/admin/wipe (deletes every group)'
+complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l enable-openmetrics -d 'Serve OpenMetrics to scrapes that prefer it (Prometheus does). The Pushgateway serves only text and protobuf; with OpenMetrics a counter not named *_total gains the suffix'
 complete -c prombox -n "__fish_prombox_using_subcommand gateway" -l once -d 'Print the groups in DIR as an exposition and exit (no server; safe beside one)'
 complete -c prombox -n "__fish_prombox_using_subcommand gateway" -s h -l help -d 'Print help'
 complete -c prombox -n "__fish_prombox_using_subcommand gateway" -s V -l version -d 'Print version'

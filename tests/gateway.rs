@@ -313,6 +313,9 @@ fn steps() -> Vec<Step> {
     ]
 }
 
+/// What Prometheus 2.42 sends by default.
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
 /// The same requests to the Pushgateway and to prombox gateway: the same statuses and
 /// messages, the same `/metrics` (pushed part) and `/api/v1/metrics` structure.
 #[test]
@@ -355,6 +358,32 @@ fn differential_against_the_pushgateway() {
     let (sa, sb) = (scrape(pport), scrape(oport));
     assert_eq!(sa.header("Content-Type"), sb.header("Content-Type"));
     assert_eq!(pushed_part(&sa.text()), pushed_part(&sb.text()), "/metrics");
+    // Prometheus's Accept (OpenMetrics first) gets text from both, gzipped.
+    let prometheus = |port: u16| {
+        request(
+            port,
+            "GET",
+            "/metrics",
+            &[("Accept", PROMETHEUS_ACCEPT), ("Accept-Encoding", "gzip")],
+            &[],
+        )
+    };
+    let (sa, sb) = (prometheus(pport), prometheus(oport));
+    assert_eq!(sa.header("Content-Type"), sb.header("Content-Type"));
+    assert_eq!(sa.header("Content-Encoding"), Some("gzip"));
+    assert_eq!(sb.header("Content-Encoding"), Some("gzip"));
+    let gunzip = |r: &Reply| {
+        let mut t = String::new();
+        flate2::read::GzDecoder::new(&r.body[..])
+            .read_to_string(&mut t)
+            .unwrap();
+        t
+    };
+    assert_eq!(
+        pushed_part(&gunzip(&sa)),
+        pushed_part(&gunzip(&sb)),
+        "/metrics for Prometheus"
+    );
     // The protobuf scrape carries the same families.
     let pb = |port| {
         let r = request(port, "GET", "/metrics", &[("Accept", PB)], &[]);
@@ -790,6 +819,82 @@ fn hostile_clients_are_refused_and_lose_nothing() {
     assert!(scrape().contains("kept{instance=\"\",job=\"keep\"} 1"));
 }
 
+/// 10,000 groups, the default limit: pushed from 8 clients, the next one refused, all served
+/// (a streamed, chunked `/metrics`; its length for `HEAD`; close-delimited for HTTP/1.0),
+/// and all there after `kill -9`.
+#[test]
+fn ten_thousand_groups() {
+    let wd = Workdir::new("gw-10k");
+    let (gw, port) = start_ours(&wd, "state", &[]);
+    let groups = 10_000;
+    let next = Arc::new(AtomicU64::new(0));
+    let t = Instant::now();
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let next = next.clone();
+            std::thread::spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= groups {
+                    return;
+                }
+                let body = format!("# TYPE pushed gauge\npushed {i}\n");
+                let path = format!("/metrics/job/j/instance/i{i}");
+                let r = request(port, "PUT", &path, &[], body.as_bytes());
+                assert_eq!(r.status, 200, "group {i}: {}", r.text());
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    eprintln!("10,000 groups pushed in {:?}", t.elapsed());
+    let r = request(port, "PUT", "/metrics/job/one-too-many", &[], b"pushed 1\n");
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(r.text().contains("--max-groups"), "{}", r.text());
+    let count = |body: &str| {
+        let pushed = body.lines().filter(|l| l.starts_with("pushed{")).count();
+        let times = body
+            .lines()
+            .filter(|l| l.starts_with("push_time_seconds{"))
+            .count();
+        (pushed, times)
+    };
+    let n = groups as usize;
+    let r = request(port, "GET", "/metrics", &[], &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("transfer-encoding"), Some("chunked"));
+    let body = r.text();
+    assert_eq!(count(&body), (n, n));
+    assert!(body.contains("pushed{instance=\"i9999\",job=\"j\"} 9999\n"));
+    // HEAD is not a route, as in the Pushgateway.
+    assert_eq!(status(port, "HEAD", "/metrics", &[]), 405);
+    // HTTP/1.0: no chunks, the close ends the body.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let r = parse_reply(&raw);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("transfer-encoding"), None);
+    assert_eq!(count(&r.text()), (n, n));
+    // gzip, as Prometheus asks.
+    let r = request(port, "GET", "/metrics", &[("Accept-Encoding", "gzip")], &[]);
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    let mut plain = String::new();
+    flate2::read::GzDecoder::new(&r.body[..])
+        .read_to_string(&mut plain)
+        .unwrap();
+    assert_eq!(count(&plain), (n, n));
+    let api = request(port, "GET", "/api/v1/metrics", &[], &[]).text();
+    assert_eq!(api.matches("\"last_push_successful\"").count(), n);
+    let mut gw = gw;
+    gw.0.kill().unwrap();
+    let _ = gw.0.wait();
+    let (_gw, port) = start_ours(&wd, "state", &[]);
+    let r = request(port, "GET", "/metrics", &[], &[]);
+    assert_eq!(count(&r.text()), (n, n), "groups lost across kill -9");
+}
+
 /// `gateway --once` prints the groups of a state dir, with or without a gateway running,
 /// and `prombox store` takes it.
 #[test]
@@ -917,11 +1022,12 @@ fn partial_deletes() {
     );
 }
 
-/// Prometheus scrapes the gateway with honor_labels: true, as it scrapes the Pushgateway.
+/// `prombox scrape` scrapes the gateway with honor_labels: true, as Prometheus scrapes the
+/// Pushgateway.
 #[test]
 fn prombox_scrape_honors_pushed_labels() {
     let wd = Workdir::new("gw-scrape");
-    let (_gw, port) = start_ours(&wd, "state", &[]);
+    let (_gw, port) = start_ours(&wd, "state", &["--enable-openmetrics"]);
     assert_eq!(
         status(
             port,
@@ -943,6 +1049,94 @@ fn prombox_scrape_honors_pushed_labels() {
     let q = wd.run(&["query", "--data", "d", "last_success"], b"");
     let t = text(&q.stdout);
     assert!(t.contains("db1") && t.contains("batch"), "{t}");
+    // --enable-openmetrics: OpenMetrics for a scrape that prefers it.
+    let r = request(
+        port,
+        "GET",
+        "/metrics",
+        &[("Accept", PROMETHEUS_ACCEPT)],
+        &[],
+    );
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
+    assert!(r.text().ends_with("# EOF\n"));
+}
+
+/// Debian's Prometheus scrapes the Pushgateway and prombox gateway, both holding the same
+/// pushes, with `honor_labels: true`: it stores the same series with the same values from
+/// both (the pushed labels kept, the gateways' own metrics aside).
+#[test]
+fn prometheus_scrapes_it_as_it_scrapes_the_pushgateway() {
+    if !installed("prometheus", "prometheus") {
+        return;
+    }
+    let Some((_pg, pport)) = start_pushgateway(&[]) else {
+        return;
+    };
+    let wd = Workdir::new("gw-prometheus");
+    let (_ours, oport) = start_ours(&wd, "state", &[]);
+    let pushes: [(&str, &[u8]); 3] = [
+        (
+            "/metrics/job/batch/instance/db1",
+            b"# TYPE jobs_done counter\njobs_done 7\n# TYPE last_success gauge\nlast_success 1.7e9\n",
+        ),
+        (
+            "/metrics/job/batch/instance@base64/",
+            b"# TYPE lat histogram\nlat_bucket{le=\"0.1\"} 1\nlat_bucket{le=\"+Inf\"} 3\nlat_sum 0.9\nlat_count 3\n",
+        ),
+        (
+            "/metrics/job/cron/path@base64/L3Zhci9iYWNrdXA",
+            b"# TYPE dur summary\ndur{quantile=\"0.5\"} 2\ndur_sum 10\ndur_count 4\nbytes_total{kind=\"full\"} 12\n",
+        ),
+    ];
+    for (path, body) in pushes {
+        assert_eq!(status(pport, "PUT", path, body), 200, "{path}");
+        assert_eq!(status(oport, "PUT", path, body), 200, "{path}");
+    }
+    wd.write(
+        "prometheus.yml",
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n    static_configs:\n      - targets: ['127.0.0.1:{pport}']\n        labels: {{gateway: pushgateway}}\n  - job_name: prombox\n    honor_labels: true\n    static_configs:\n      - targets: ['127.0.0.1:{oport}']\n        labels: {{gateway: prombox}}\n"
+        ),
+    );
+    let (_prom, port) = crate::scrape_run::prometheus(&wd, "prometheus.yml", 2);
+    let stored = |gateway: &str| -> BTreeMap<String, String> {
+        let q = format!("{{gateway=\"{gateway}\",__name__!~\"go_.*|process_.*|pushgateway_.*|prombox_.*|push_time_seconds|push_failure_time_seconds|up|scrape_.*\"}}");
+        crate::scrape_run::prom_query(port, &q)
+            .iter()
+            .map(|s| {
+                let mut m = s["metric"].as_object().unwrap().clone();
+                m.remove("gateway");
+                (
+                    serde_json::Value::Object(m).to_string(),
+                    s["value"][1].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let (a, b) = (stored("pushgateway"), stored("prombox"));
+    assert_eq!(a.len(), 10, "{a:#?}");
+    assert_eq!(a, b, "what Prometheus stored from each gateway");
+    // The pushed labels won over the target's; a counter keeps its name (text, not OpenMetrics).
+    let jobs = b
+        .keys()
+        .find(|k| k.contains("\"jobs_done\""))
+        .unwrap_or_else(|| panic!("{b:#?}"));
+    assert!(
+        jobs.contains("\"job\":\"batch\"") && jobs.contains("\"instance\":\"db1\""),
+        "{jobs}"
+    );
+    let times = |gateway: &str| {
+        crate::scrape_run::prom_query(
+            port,
+            &format!("count(push_time_seconds{{gateway=\"{gateway}\"}})"),
+        )[0]["value"][1]
+            .clone()
+    };
+    assert_eq!(times("prombox"), "3");
+    assert_eq!(times("pushgateway"), "3");
 }
 
 /// TLS with client certificates and basic auth from a web config file: `prombox push` and
@@ -1057,6 +1251,28 @@ fn web_config_tls_and_basic_auth() {
         b"",
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    // Certificates renewed in place (here by another CA) are served from the next
+    // connection, as exporter-toolkit re-reads them, without a restart.
+    let rot = d.join("rot");
+    std::fs::create_dir_all(&rot).unwrap();
+    assert!(crate::util::test_certs(&rot, "IP:127.0.0.1"));
+    std::fs::copy(rot.join("srv.key"), d.join("srv.key")).unwrap();
+    std::fs::copy(rot.join("srv.crt"), d.join("srv.crt")).unwrap();
+    let with_ca = |ca: &str| {
+        let mut a = vec!["push", url.as_str(), "--job", "j", "--ca-file", ca];
+        a.extend_from_slice(&tls[2..]);
+        a.extend_from_slice(&["--user", "carol", "--password-file", "pass", "x=3"]);
+        wd.run(&a, b"")
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !with_ca("rot/ca.crt").status.success() {
+        assert!(
+            Instant::now() < deadline,
+            "the renewed certificate is not served"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(with_ca("ca.crt").status.code(), Some(2));
     // Plain HTTP with basic auth, for Python's client.
     wd.write("auth.yml", users);
     let (_gw2, port2) = start_ours(&wd, "s2", &["--web.config.file", "auth.yml"]);
@@ -1099,6 +1315,36 @@ except urllib.error.HTTPError as e:
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // Users changed in the file apply within a second or so; a file that no longer loads
+    // refuses every request (500, as exporter-toolkit answers) until it is fixed.
+    let basic = |user: &str, pass: &str| {
+        use base64::Engine as _;
+        let b = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        request(
+            port2,
+            "PUT",
+            "/metrics/job/a",
+            &[("Authorization", &format!("Basic {b}"))],
+            b"m 1\n",
+        )
+        .status
+    };
+    let until = |want: u16, user: &str, pass: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while basic(user, pass) != want {
+            assert!(Instant::now() < deadline, "{user}: never {want}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    assert_eq!(basic("carol", "carol123"), 200);
+    let dave = bcrypt::hash("dave456", 4).unwrap();
+    wd.write("auth.yml", format!("basic_auth_users:\n  dave: {dave}\n"));
+    until(200, "dave", "dave456");
+    assert_eq!(basic("carol", "carol123"), 401);
+    wd.write("auth.yml", "basic_auth_users: [broken\n");
+    until(500, "dave", "dave456");
+    wd.write("auth.yml", users);
+    until(200, "carol", "carol123");
     // A web config with an unknown field is refused at start, as exporter-toolkit refuses it.
     wd.write("badweb.yml", "tls_server_config: {}\nfoo: 1\n");
     let o = wd.run(

@@ -771,7 +771,7 @@ fn same_series(what: &str, theirs: &BTreeSet<Series>, ours: &BTreeSet<Series>, s
     );
 }
 
-fn prom_query(port: u16, q: &str) -> Vec<serde_json::Value> {
+pub(crate) fn prom_query(port: u16, q: &str) -> Vec<serde_json::Value> {
     let body = ureq::get(&format!("http://127.0.0.1:{port}/api/v1/query"))
         .query("query", q)
         .call()
@@ -809,7 +809,7 @@ fn labels_of(v: &serde_json::Value) -> Series {
 
 /// Starts Prometheus on `config` (in `wd`) and waits until each of its `targets` targets has
 /// been scraped twice.
-fn prometheus(wd: &Workdir, config: &str, targets: usize) -> (Proc, u16) {
+pub(crate) fn prometheus(wd: &Workdir, config: &str, targets: usize) -> (Proc, u16) {
     let pport = free_port();
     let prom = Command::new("prometheus")
         .args([

@@ -1,6 +1,5 @@
 //! `prombox gateway`: a Pushgateway whose acknowledged pushes survive a crash.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -9,7 +8,8 @@ use anyhow::{bail, Context};
 use super::Status;
 use crate::gateway::http::{self as api, Exposition, Options};
 use crate::gateway::{store, Gateway};
-use crate::http::server::{Limits, Server};
+use crate::http::server::{Limits, Server, SharedTls};
+use crate::http::webconfig::{Current, Refresh, Watched};
 
 const EXAMPLES: &str = "\
 A drop-in for the Pushgateway: the same API (PUT/POST/DELETE on
@@ -66,6 +66,10 @@ pub struct Args {
     /// servers (tls_server_config, basic_auth_users with bcrypt hashes, http_server_config).
     #[arg(long = "web.config.file", value_name = "FILE")]
     web_config: Option<PathBuf>,
+    /// Serve OpenMetrics to scrapes that prefer it (Prometheus does). The Pushgateway serves
+    /// only text and protobuf; with OpenMetrics a counter not named *_total gains the suffix.
+    #[arg(long)]
+    enable_openmetrics: bool,
     /// Open connections at most; more are answered 503.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     max_connections: usize,
@@ -100,8 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
             OnceFormat::Text => Exposition::Text,
             OnceFormat::Openmetrics => Exposition::OpenMetrics1,
         };
-        let out = api::exposition_of(&groups, format);
-        std::io::stdout().lock().write_all(&out)?;
+        api::write_exposition(groups, format, &mut std::io::stdout().lock())?;
         return Ok(Status::Ok);
     }
     // Worker threads parse pushes; glibc would give each its own arena and keep what they
@@ -117,16 +120,17 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
     };
     let (gw, truncated) =
         Gateway::open(&args.data, limits, ttl_ms).map_err(|e| anyhow::anyhow!("gateway: {e}"))?;
-    let web = match &args.web_config {
-        Some(p) => crate::http::webconfig::load(p).map_err(|e| anyhow::anyhow!("gateway: {e}"))?,
-        None => crate::http::webconfig::WebConfig::default(),
+    let (web, tls) = match &args.web_config {
+        Some(p) => Watched::open(p).map_err(|e| anyhow::anyhow!("gateway: {e}"))?,
+        None => (Watched::none(), None),
     };
     let addr = listen_addr(&args.listen);
     let mut server =
         Server::bind(&addr).with_context(|| format!("gateway: cannot listen on {addr}"))?;
-    let scheme = if web.tls.is_some() { "https" } else { "http" };
-    if let Some(tls) = web.tls.clone() {
-        server = server.with_tls(tls);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let shared_tls = tls.map(|t| Arc::new(std::sync::RwLock::new(t)));
+    if let Some(t) = &shared_tls {
+        server = server.with_tls(t.clone());
     }
     let local = server.local_addr()?;
     if truncated > 0 {
@@ -141,6 +145,7 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
     let opts = Options {
         admin_api: args.enable_admin_api,
         max_body: args.max_body,
+        openmetrics: args.enable_openmetrics,
         flags: vec![
             ("listen".into(), args.listen.clone()),
             ("data".into(), args.data.display().to_string()),
@@ -150,6 +155,10 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
             ("max-groups".into(), args.max_groups.to_string()),
             ("max-series".into(), args.max_series.to_string()),
             ("max-connections".into(), args.max_connections.to_string()),
+            (
+                "enable-openmetrics".into(),
+                args.enable_openmetrics.to_string(),
+            ),
             (
                 "web.config.file".into(),
                 args.web_config
@@ -161,9 +170,20 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
         start_ns: crate::model::time::now_ns(),
     };
     let gw = Arc::new(gw);
-    let auth = crate::http::webconfig::BasicAuth::new(web.users);
-    let headers = web.headers;
+    let web = Arc::new(web);
+    if args.web_config.is_some() {
+        let (web, shared_tls) = (web.clone(), shared_tls.clone());
+        std::thread::spawn(move || watch_web_config(&web, shared_tls.as_ref()));
+    }
     let handler = Arc::new(move |req: &crate::http::server::Request| {
+        let current = web.current();
+        let (auth, headers) = match &*current {
+            Current::Loaded { auth, headers } => (auth, headers),
+            // As exporter-toolkit answers while its file does not load.
+            Current::Broken(_) => {
+                return crate::http::server::Response::text(500, "Internal Server Error\n")
+            }
+        };
         let mut resp = if auth.is_empty() || auth.allows(req.header("authorization")) {
             api::handle(&gw, &opts, req)
         } else {
@@ -171,7 +191,7 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
                 .header("WWW-Authenticate", "Basic")
                 .header("X-Content-Type-Options", "nosniff")
         };
-        for (k, v) in &headers {
+        for (k, v) in headers {
             resp = resp.header(k, v.clone());
         }
         resp
@@ -184,4 +204,33 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
     };
     server.run(limits, handler)?;
     bail!("gateway: the listener stopped")
+}
+
+/// Re-reads the web config file once a second when it or a file it names has changed:
+/// new users, headers and certificates take effect; a file that no longer loads, or that
+/// turns TLS off under a TLS listener, stops every request (500) until it is fixed.
+fn watch_web_config(web: &Watched, tls: Option<&SharedTls>) {
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        match web.refresh() {
+            Refresh::Unchanged => {}
+            Refresh::Failed(e) => {
+                eprintln!("prombox: gateway: web config: {e}; requests are refused until it loads")
+            }
+            Refresh::Reloaded(new) => match (tls, new) {
+                (Some(slot), Some(cfg)) => {
+                    *slot.write().unwrap_or_else(|e| e.into_inner()) = cfg;
+                }
+                (Some(_), None) => {
+                    let why = "tls_server_config was removed; restart to serve plain HTTP";
+                    eprintln!("prombox: gateway: web config: {why}");
+                    web.break_with(why.into());
+                }
+                (None, Some(_)) => {
+                    eprintln!("prombox: gateway: web config: TLS takes effect at the next start")
+                }
+                (None, None) => {}
+            },
+        }
+    }
 }

@@ -256,8 +256,8 @@ fn decode(payload: &[u8]) -> Result<Record, String> {
             }
             for _ in 0..n {
                 let time_ns = c.i64()?;
-                let stored = Stored::from_encoded(c.bytes()?, time_ns)?;
-                g.families.insert(stored.name.clone(), Box::new(stored));
+                let (name, stored) = Stored::from_encoded(c.bytes()?, time_ns)?;
+                g.families.insert(name, stored);
             }
             Record::Put(g)
         }
@@ -296,6 +296,18 @@ fn read_records(data: &[u8]) -> (Vec<Record>, usize, Option<String>) {
         pos += 8 + len as usize;
     }
     (out, pos, None)
+}
+
+/// Why a file without our header is refused: another format version, or not ours at all.
+fn not_ours(data: &[u8], magic: &[u8; 8], what: &str) -> String {
+    match data.get(..8) {
+        Some(m) if m[..7] == magic[..7] => format!(
+            "format version {} (this prombox reads version {}; it was written by another one)",
+            String::from_utf8_lossy(&m[7..]),
+            magic[7] as char
+        ),
+        _ => format!("not a prombox gateway {what}"),
+    }
 }
 
 fn read_header(data: &[u8], magic: &[u8; 8]) -> Option<u64> {
@@ -355,7 +367,7 @@ fn read_snapshot(dir: &Path) -> Result<(Groups, u64, u64), Error> {
     let generation = read_header(&data, SNAP_MAGIC).ok_or_else(|| Error::Corrupt {
         path: path.clone(),
         offset: 0,
-        why: "not a prombox gateway snapshot".into(),
+        why: not_ours(&data, SNAP_MAGIC, "snapshot"),
     })?;
     let (records, end, why) = read_records(&data[HEADER..]);
     if let Some(why) = why {
@@ -411,7 +423,7 @@ impl Disk {
                     return Err(Error::Corrupt {
                         path: log_path,
                         offset: 0,
-                        why: "not a prombox gateway log".into(),
+                        why: not_ours(&data, LOG_MAGIC, "log"),
                     });
                 }
             }
@@ -602,7 +614,7 @@ mod tests {
             value: Value::Gauge(v),
             timestamp_ms: None,
         });
-        g.families.insert("m".into(), Box::new(Stored::new(&f, 5)));
+        g.families.insert("m".into(), Stored::new(&f, 5));
         g
     }
 
@@ -672,6 +684,24 @@ mod tests {
         fs::write(d.join("gateway.snap"), data).unwrap();
         let (_disk, loaded) = Disk::open(&d).unwrap();
         assert_eq!(loaded.groups, vec![group("z", 9.0)]);
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn another_format_version_is_refused_by_name() {
+        let d = tmpdir("version");
+        fs::create_dir_all(&d).unwrap();
+        let mut data = b"PBGWSNP2".to_vec();
+        data.extend_from_slice(&1u64.to_le_bytes());
+        fs::write(d.join("gateway.snap"), &data).unwrap();
+        let e = Disk::open(&d).err().unwrap().to_string();
+        assert!(
+            e.contains("format version 2 (this prombox reads version 1"),
+            "{e}"
+        );
+        fs::write(d.join("gateway.snap"), b"something else entirely").unwrap();
+        let e = Disk::open(&d).err().unwrap().to_string();
+        assert!(e.contains("not a prombox gateway snapshot"), "{e}");
         let _ = fs::remove_dir_all(&d);
     }
 }

@@ -12,12 +12,12 @@
 
 use std::io::{Read, Write};
 
-use super::store::{Group, Mode, Push};
+use super::store::{Gathering, Group, Mode, Push};
 use super::{Gateway, WriteError};
 use crate::expfmt::family::{self, Family, Metric, Value, View};
 use crate::expfmt::{self as expfmt_mod, number::write_value, proto};
 use crate::http::request::{percent_decode, query_pairs};
-use crate::http::server::{Method, Request, Response};
+use crate::http::server::{Method, Request, Response, STREAM_PIECE};
 use crate::push::key::parse_path;
 
 /// How the API is configured.
@@ -27,6 +27,9 @@ pub struct Options {
     pub admin_api: bool,
     /// The largest request body after gzip decoding.
     pub max_body: u64,
+    /// Serve OpenMetrics to a scrape that prefers it; the Pushgateway never does (so a
+    /// counter not named `_total` keeps its name in Prometheus).
+    pub openmetrics: bool,
     /// The command line's settings, shown by `/api/v1/status`.
     pub flags: Vec<(String, String)>,
     /// When the gateway started (nanoseconds since the epoch).
@@ -154,7 +157,7 @@ fn route(
             }
         }
         "/metrics" => match m {
-            Method::Get => (None, scrape(gw, req)),
+            Method::Get => (None, scrape(gw, opts, req)),
             Method::Options => (None, options("GET, OPTIONS")),
             _ => (None, not_allowed("GET, OPTIONS")),
         },
@@ -398,10 +401,10 @@ impl Exposition {
     }
 }
 
-/// Picks the format for an `Accept` header as client_golang's
-/// `NegotiateIncludingOpenMetrics` does: the clauses by falling q (more specific first on
-/// ties), the first one served wins; text when none is.
-pub fn negotiate(accept: Option<&str>) -> Exposition {
+/// Picks the format for an `Accept` header as client_golang's `Negotiate` (the Pushgateway's)
+/// or, with `openmetrics`, `NegotiateIncludingOpenMetrics` does: the clauses by falling q
+/// (more specific first on ties), the first one served wins; text when none is.
+pub fn negotiate(accept: Option<&str>, openmetrics: bool) -> Exposition {
     // (q, wildcards, position, media range, parameters)
     type Clause = (f32, u8, usize, String, Vec<(String, String)>);
     let mut clauses: Vec<Clause> = Vec::new();
@@ -451,7 +454,7 @@ pub fn negotiate(accept: Option<&str>) -> Exposition {
             "text/plain" if matches!(param("version"), None | Some("0.0.4")) => {
                 return Exposition::Text
             }
-            "application/openmetrics-text" => match param("version") {
+            "application/openmetrics-text" if openmetrics => match param("version") {
                 Some("1.0.0") => return Exposition::OpenMetrics1,
                 None | Some("0.0.1") => return Exposition::OpenMetrics0,
                 _ => {}
@@ -489,65 +492,106 @@ fn wants_gzip(accept_encoding: Option<&str>) -> bool {
     g > 0.0 && g > i
 }
 
-/// Renders the store's merged view in a format, one family at a time, into a buffer of
-/// `size_hint` bytes to start with (the last scrape's size: growing by doubling would hold
-/// twice the output at its end).
-pub fn render(
-    store: &super::store::Store,
-    own: &[Family],
+/// The merged view written in a format a piece at a time (for a streamed `/metrics`
+/// reply): one family name is decoded and written at a time, gzipped if asked.
+pub struct Render {
+    gathering: Gathering,
     format: Exposition,
-    size_hint: usize,
-) -> Vec<u8> {
-    let gauges = store.gauges();
-    let hint = size_hint + size_hint / 16;
-    let (mut out, mut text) = if format == Exposition::Protobuf {
-        (Vec::with_capacity(hint), String::new())
-    } else {
-        (Vec::new(), String::with_capacity(hint))
-    };
-    store.gather(own, &gauges, &mut |v: &View<'_>| {
-        if v.metrics.is_empty() {
-            return;
+    gzip: Option<flate2::write::GzEncoder<Vec<u8>>>,
+    /// The text formats' output of one family, then the protobuf one's.
+    text: String,
+    bytes: Vec<u8>,
+    done: bool,
+}
+
+impl Render {
+    pub fn new(gathering: Gathering, format: Exposition, gzip: bool) -> Render {
+        Render {
+            gathering,
+            format,
+            gzip: gzip
+                .then(|| flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast())),
+            text: String::new(),
+            bytes: Vec::new(),
+            done: false,
         }
-        match format {
-            Exposition::Protobuf => proto::encode_delimited(v, &mut out),
-            Exposition::Text => family::write_text(v, &mut text),
-            Exposition::OpenMetrics0 | Exposition::OpenMetrics1 => {
-                family::write_openmetrics(v, &mut text)
+    }
+
+    /// Appends the next piece (about `piece` bytes, more for a family larger than that)
+    /// to `out`; false once the whole view is in.
+    pub fn fill(&mut self, out: &mut Vec<u8>, piece: usize) -> bool {
+        let Render {
+            gathering,
+            format,
+            gzip,
+            text,
+            bytes,
+            done,
+        } = self;
+        if *done {
+            return false;
+        }
+        let start = out.len();
+        while out.len() - start < piece {
+            let mut emit = |v: &View<'_>| match format {
+                Exposition::Protobuf => proto::encode_delimited(v, bytes),
+                Exposition::Text => family::write_text(v, text),
+                Exposition::OpenMetrics0 | Exposition::OpenMetrics1 => {
+                    family::write_openmetrics(v, text)
+                }
+            };
+            let more = gathering.next(&mut emit);
+            if !more {
+                if matches!(format, Exposition::OpenMetrics0 | Exposition::OpenMetrics1) {
+                    text.push_str("# EOF\n");
+                }
+                *done = true;
+            }
+            match gzip {
+                Some(z) => {
+                    // Writes into a Vec cannot fail.
+                    let _ = z.write_all(text.as_bytes());
+                    let _ = z.write_all(bytes);
+                    if *done {
+                        let _ = z.try_finish();
+                    }
+                    out.append(z.get_mut());
+                }
+                None => {
+                    out.extend_from_slice(text.as_bytes());
+                    out.extend_from_slice(bytes);
+                }
+            }
+            text.clear();
+            bytes.clear();
+            if *done {
+                return false;
             }
         }
-    });
-    if matches!(format, Exposition::OpenMetrics0 | Exposition::OpenMetrics1) {
-        text.push_str("# EOF\n");
-    }
-    if format == Exposition::Protobuf {
-        out
-    } else {
-        text.into_bytes()
+        true
     }
 }
 
-fn scrape(gw: &Gateway, req: &Request) -> Response {
-    let format = negotiate(req.header("accept"));
-    let hint = gw
-        .last_scrape_bytes
-        .load(std::sync::atomic::Ordering::Relaxed);
-    let body = gw.read_with_own(|store, own| render(store, own, format, hint));
-    gw.last_scrape_bytes
-        .store(body.len(), std::sync::atomic::Ordering::Relaxed);
-    gw.release_memory();
-    let resp = Response::new(200);
-    if wants_gzip(req.header("accept-encoding")) {
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        if enc.write_all(&body).is_ok() {
-            if let Ok(z) = enc.finish() {
-                return resp
-                    .body(format.content_type(), z)
-                    .header("Content-Encoding", "gzip");
-            }
-        }
+impl Drop for Render {
+    /// A scrape's decoded families are freed piecemeal; glibc would keep them resident.
+    fn drop(&mut self) {
+        super::release_freed_memory();
     }
-    resp.body(format.content_type(), body)
+}
+
+fn scrape(gw: &Gateway, opts: &Options, req: &Request) -> Response {
+    let format = negotiate(req.header("accept"), opts.openmetrics);
+    let gathering = gw.read_with_own(|store, own| store.gathering(own.to_vec()));
+    let gzip = wants_gzip(req.header("accept-encoding"));
+    let mut render = Render::new(gathering, format, gzip);
+    let resp = Response::new(200).stream(format.content_type(), move |out| {
+        render.fill(out, STREAM_PIECE)
+    });
+    if gzip {
+        resp.header("Content-Encoding", "gzip")
+    } else {
+        resp
+    }
 }
 
 // ---- JSON, as Go's encoding/json writes it ----
@@ -690,10 +734,10 @@ fn json_group(out: &mut String, g: &Group) {
         "last_push_successful".into(),
         g.last_push_successful().to_string(),
     );
-    for s in g.families.values() {
+    for (name, s) in &g.families {
         let mut f = String::new();
-        json_family(&mut f, &s.family(), s.time_ns);
-        fields.insert(s.name.clone(), f);
+        json_family(&mut f, &s.family(name), s.time_ns);
+        fields.insert(name.clone(), f);
     }
     let gauge_time = g.push_time_ns.max(g.failure_time_ns);
     for f in g.push_gauges() {
@@ -815,14 +859,28 @@ fn status_page(gw: &Gateway) -> Response {
     Response::new(200).body("text/html; charset=utf-8", o.into_bytes())
 }
 
-/// The groups of a state directory as an exposition (`gateway --once`): the pushed
+/// Writes the groups of a state directory as an exposition (`gateway --once`): the pushed
 /// families and their push-time gauges, without the gateway's own metrics.
-pub fn exposition_of(groups: &[Group], format: Exposition) -> Vec<u8> {
+pub fn write_exposition(
+    groups: Vec<Group>,
+    format: Exposition,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     let mut store = super::store::Store::new(Vec::new(), super::store::Limits::default());
     for g in groups {
-        store.put(g.clone());
+        store.put(g);
     }
-    render(&store, &[], format, 0)
+    let mut render = Render::new(store.gathering(Vec::new()), format, false);
+    drop(store);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let more = render.fill(&mut buf, STREAM_PIECE);
+        out.write_all(&buf)?;
+        if !more {
+            return Ok(());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -831,26 +889,25 @@ mod tests {
 
     #[test]
     fn negotiation() {
-        assert_eq!(negotiate(None), Exposition::Text);
-        assert_eq!(negotiate(Some("*/*")), Exposition::Text);
-        assert_eq!(
-            negotiate(Some("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")),
-            Exposition::OpenMetrics1
-        );
-        assert_eq!(
-            negotiate(Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8")),
-            Exposition::Protobuf
-        );
-        assert_eq!(
-            negotiate(Some("text/plain;version=1.0.0")),
-            Exposition::Text
-        );
-        assert_eq!(
-            negotiate(Some(
-                "text/plain;version=0.0.4;q=0.3,application/openmetrics-text;version=0.0.1;q=0.5"
-            )),
-            Exposition::OpenMetrics0
-        );
+        let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        for om in [false, true] {
+            assert_eq!(negotiate(None, om), Exposition::Text);
+            assert_eq!(negotiate(Some("*/*"), om), Exposition::Text);
+            assert_eq!(
+                negotiate(Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8"), om),
+                Exposition::Protobuf
+            );
+            assert_eq!(
+                negotiate(Some("text/plain;version=1.0.0"), om),
+                Exposition::Text
+            );
+        }
+        // As the Pushgateway answers Prometheus: text.
+        assert_eq!(negotiate(Some(prometheus), false), Exposition::Text);
+        assert_eq!(negotiate(Some(prometheus), true), Exposition::OpenMetrics1);
+        let om0 = "text/plain;version=0.0.4;q=0.3,application/openmetrics-text;version=0.0.1;q=0.5";
+        assert_eq!(negotiate(Some(om0), false), Exposition::Text);
+        assert_eq!(negotiate(Some(om0), true), Exposition::OpenMetrics0);
     }
 
     #[test]

@@ -63,8 +63,6 @@ pub struct Gateway {
     sync: SyncHandle,
     stopped: AtomicBool,
     pub own: own::Own,
-    /// The size of the last `/metrics` reply, to size the next one's buffer.
-    pub last_scrape_bytes: std::sync::atomic::AtomicUsize,
 }
 
 fn now_ns() -> i64 {
@@ -93,7 +91,6 @@ impl Gateway {
                 sync,
                 stopped: AtomicBool::new(false),
                 own,
-                last_scrape_bytes: std::sync::atomic::AtomicUsize::new(0),
             },
             loaded.truncated,
         ))
@@ -220,11 +217,6 @@ impl Gateway {
         Ok(n)
     }
 
-    /// Returns memory freed by a large reply (a scrape) to the system.
-    pub fn release_memory(&self) {
-        release_freed_memory();
-    }
-
     /// Whether writes are still taken (for `/-/ready`).
     pub fn writable(&self) -> bool {
         !self.stopped.load(Ordering::Acquire)
@@ -248,7 +240,7 @@ impl Gateway {
 
 /// Hands memory freed by a write back to the system: a push's parse leaves holes between
 /// the long-lived encoded families, which glibc would otherwise keep resident.
-fn release_freed_memory() {
+pub(crate) fn release_freed_memory() {
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only returns free memory to the system; any thread may call it.
     unsafe {

@@ -23,6 +23,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use crate::expfmt::family::{Family, Kind, Metric, Value, View};
 use crate::expfmt::proto;
@@ -45,71 +46,73 @@ pub enum Mode {
 }
 
 /// One pushed family and when it was last written, kept encoded: as one delimited protobuf
-/// message it takes a fraction of its decoded size, and it is decoded only to be served.
+/// message it takes a fraction of its decoded size, and it is decoded only to be served or
+/// checked. Its name is the key it is held under; the whole value is 32 bytes besides the
+/// encoding (a node_exporter push holds some 300 families, so every word counts).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stored {
-    pub name: String,
     pub kind: Kind,
+    /// The number of metrics.
+    len: u32,
     /// Nanoseconds since the epoch.
     pub time_ns: i64,
     /// The family as a delimited `MetricFamily` message.
-    pub encoded: Vec<u8>,
-    /// Each metric's series identity, in order.
-    ids: Vec<SeriesId>,
+    pub encoded: Box<[u8]>,
 }
 
 impl Stored {
     pub fn new(f: &Family, time_ns: i64) -> Stored {
         let mut encoded = Vec::new();
         proto::encode_delimited(&f.view(), &mut encoded);
-        encoded.shrink_to_fit();
         Stored {
-            name: f.name.clone(),
             kind: f.kind,
+            len: u32::try_from(f.metrics.len()).unwrap_or(u32::MAX),
             time_ns,
-            encoded,
-            ids: f
-                .metrics
-                .iter()
-                .map(|m| series_id(&f.name, &m.labels))
-                .collect(),
+            encoded: encoded.into_boxed_slice(),
         }
     }
 
-    /// A family read back from its encoding (the state on disk).
-    pub fn from_encoded(encoded: &[u8], time_ns: i64) -> Result<Stored, String> {
+    /// A family read back from its encoding (the state on disk), with its name.
+    pub fn from_encoded(encoded: &[u8], time_ns: i64) -> Result<(String, Stored), String> {
         let mut fams = proto::decode_delimited(encoded).map_err(|e| e.to_string())?;
         match (fams.pop(), fams.is_empty()) {
-            (Some(f), true) => Ok(Stored::new(&f, time_ns)),
+            (Some(f), true) => {
+                let s = Stored::new(&f, time_ns);
+                Ok((f.name, s))
+            }
             _ => Err("a family record holds no single family".into()),
         }
     }
 
-    /// The family, decoded.
-    pub fn family(&self) -> Family {
+    /// The family, decoded; `name` is the name it is held under.
+    pub fn family(&self, name: &str) -> Family {
         proto::decode_delimited(&self.encoded)
             .ok()
             .and_then(|mut f| f.pop())
             // Encoded by `new`, so it decodes; an empty family is the safe answer otherwise.
-            .unwrap_or_else(|| Family::new(self.name.clone(), self.kind))
+            .unwrap_or_else(|| Family::new(name.to_string(), self.kind))
+    }
+
+    /// Each metric's series identity, in order (decoded).
+    fn decode_ids(&self, name: &str) -> Vec<SeriesId> {
+        family_ids(&self.family(name))
     }
 
     /// The number of metrics.
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.len as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.len == 0
     }
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Group {
     pub key: GroupingKey,
-    /// Pushed families by name (never the two push-time gauges); boxed, so the map's nodes
-    /// stay small.
-    pub families: BTreeMap<String, Box<Stored>>,
+    /// Pushed families by name (never the two push-time gauges).
+    pub families: BTreeMap<String, Stored>,
     /// Last successful write, nanoseconds since the epoch; 0 if none.
     pub push_time_ns: i64,
     /// Last refused write; 0 if none.
@@ -120,6 +123,9 @@ pub struct Group {
     gauge_labels: Vec<(String, String)>,
     /// The series identities of the two gauges.
     gauge_ids: [SeriesId; 2],
+    /// Every metric's series identity, family after family in name order (one allocation
+    /// per group; see [`Group::reindex`]).
+    ids: Vec<SeriesId>,
 }
 
 impl Group {
@@ -141,7 +147,45 @@ impl Group {
             ttl_ms: None,
             gauge_labels,
             gauge_ids,
+            ids: Vec::new(),
         }
+    }
+
+    /// The pushed families with their metrics' series identities.
+    fn families_with_ids(&self) -> impl Iterator<Item = (&str, &Stored, &[SeriesId])> + '_ {
+        let mut at = 0;
+        self.families.iter().map(move |(name, s)| {
+            let ids = self.ids.get(at..at + s.len()).unwrap_or(&[]);
+            at += s.len();
+            (name.as_str(), s, ids)
+        })
+    }
+
+    /// Recomputes the series identities after `families` changed: a pushed family's from
+    /// `pushed`, a kept one's from `old` (the group before the change), decoding only
+    /// what neither has (a group read from disk).
+    fn reindex(&mut self, pushed: &[Family], old: Option<&Group>) {
+        let before: HashMap<&str, &[SeriesId]> = old
+            .map(|o| o.families_with_ids().map(|(n, _, ids)| (n, ids)).collect())
+            .unwrap_or_default();
+        let mut ids = Vec::with_capacity(self.families.values().map(Stored::len).sum());
+        for (name, s) in &self.families {
+            // The last of a name wins, as in `families`.
+            let fresh = pushed.iter().rev().find(|f| &f.name == name);
+            if let Some(f) = fresh.filter(|f| f.metrics.len() == s.len()) {
+                ids.extend(family_ids(f));
+            } else if let Some(o) = before.get(name.as_str()).filter(|o| o.len() == s.len()) {
+                ids.extend_from_slice(o);
+            } else {
+                ids.extend(s.decode_ids(name));
+            }
+        }
+        self.ids = ids;
+    }
+
+    /// Whether `ids` covers every metric (false for a group just read from disk).
+    fn indexed(&self) -> bool {
+        self.ids.len() == self.families.values().map(Stored::len).sum::<usize>()
     }
 
     /// The two push-time gauges as families.
@@ -176,9 +220,8 @@ impl Group {
             .into_iter()
             .zip(self.gauge_ids.iter())
             .map(|(n, id)| (n, Kind::Gauge, std::slice::from_ref(id)));
-        self.families
-            .values()
-            .map(|s| (s.name.as_str(), s.kind, s.ids.as_slice()))
+        self.families_with_ids()
+            .map(|(name, s, ids)| (name, s.kind, ids))
             .chain(gauges)
     }
 
@@ -278,6 +321,13 @@ impl Default for Limits {
 /// A 128-bit identity of one series: family name and full label set.
 type SeriesId = (u64, u64);
 
+fn family_ids(f: &Family) -> Vec<SeriesId> {
+    f.metrics
+        .iter()
+        .map(|m| series_id(&f.name, &m.labels))
+        .collect()
+}
+
 fn series_id(family: &str, labels: &[(String, String)]) -> SeriesId {
     let mut buf = Vec::with_capacity(family.len() + labels.len() * 24);
     buf.extend_from_slice(family.as_bytes());
@@ -304,7 +354,8 @@ struct NameInfo {
 /// The gateway's groups, kept consistent.
 #[derive(Debug, Default)]
 pub struct Store {
-    groups: BTreeMap<GroupingKey, Group>,
+    /// Shared, so a scrape serves a snapshot taken in an instant, without holding the lock.
+    groups: BTreeMap<GroupingKey, Arc<Group>>,
     names: HashMap<String, NameInfo>,
     series: HashMap<SeriesId, u32>,
     /// The gateway's own families (name, type, help), checked and served with the groups.
@@ -330,11 +381,11 @@ impl Store {
     }
 
     pub fn groups(&self) -> impl Iterator<Item = &Group> {
-        self.groups.values()
+        self.groups.values().map(|g| &**g)
     }
 
     pub fn group(&self, key: &GroupingKey) -> Option<&Group> {
-        self.groups.get(key)
+        self.groups.get(key).map(|g| &**g)
     }
 
     pub fn len(&self) -> usize {
@@ -387,14 +438,17 @@ impl Store {
             return Err(PushError::TooManyGroups(self.groups.len()));
         }
         // The group as it would be.
-        let mut next = old.cloned().unwrap_or_else(|| Group::new(p.key.clone()));
+        let mut next = old
+            .map(|g| (**g).clone())
+            .unwrap_or_else(|| Group::new(p.key.clone()));
         if p.mode == Mode::Replace {
             next.families.clear();
         }
         for f in &p.families {
             next.families
-                .insert(f.name.clone(), Box::new(Stored::new(f, p.time_ns)));
+                .insert(f.name.clone(), Stored::new(f, p.time_ns));
         }
+        next.reindex(&p.families, old.map(|g| &**g));
         next.push_time_ns = p.time_ns;
         if let Some(t) = p.ttl_ms {
             next.ttl_ms = Some(t);
@@ -408,7 +462,7 @@ impl Store {
                 limit: self.limits.max_series_per_group,
             });
         }
-        self.check(old, &next, &p.families)
+        self.check(old.map(|g| &**g), &next, &p.families)
             .map_err(PushError::Inconsistent)?;
         Ok(next)
     }
@@ -417,7 +471,7 @@ impl Store {
     /// group's own gauges would collide with another's, or the group limit is reached.
     fn failure_state(&self, key: &GroupingKey, time_ns: i64) -> Option<Group> {
         if let Some(g) = self.groups.get(key) {
-            let mut g = g.clone();
+            let mut g = (**g).clone();
             g.failure_time_ns = time_ns;
             return Some(g);
         }
@@ -432,7 +486,10 @@ impl Store {
 
     /// Puts a group in place of the one with its key: a prepared push, or a state read back
     /// from disk (unchecked).
-    pub fn put(&mut self, g: Group) {
+    pub fn put(&mut self, mut g: Group) {
+        if !g.indexed() {
+            g.reindex(&[], None);
+        }
         self.replace(g);
     }
 
@@ -443,7 +500,7 @@ impl Store {
             self.unindex(&old);
         }
         self.index(&g);
-        self.groups.insert(g.key.clone(), g);
+        self.groups.insert(g.key.clone(), Arc::new(g));
     }
 
     fn index(&mut self, g: &Group) {
@@ -642,66 +699,110 @@ impl Store {
     }
 
     /// The merged view of every group and the gateway's own families (given here with
-    /// their metrics), as `/metrics` serves it, one family at a time to `emit`: families
-    /// sorted by name, one name's metrics from all groups together, sorted as client_golang
-    /// sorts them (fewer labels first, then label values in order). A name's type is the
-    /// first group's; its help the gateway's own for its own families, otherwise the first
-    /// group's (in key order) that has one. Only one name's families are decoded at a time.
-    pub fn gather(&self, own: &[Family], gauges: &[Family], emit: &mut dyn FnMut(&View<'_>)) {
-        // Per name: the groups' families, the push gauges, the gateway's own.
-        type Sources<'a> = (Vec<&'a Stored>, Vec<&'a Family>, Vec<&'a Family>);
-        let mut by_name: BTreeMap<&str, Sources<'_>> = BTreeMap::new();
-        for g in self.groups.values() {
-            for st in g.families.values() {
-                by_name.entry(st.name.as_str()).or_default().0.push(st);
+    /// their metrics), as `/metrics` serves it: see [`Gathering`]. It holds a snapshot of
+    /// the groups, so the store may change (and its lock be released) while it is served.
+    pub fn gathering(&self, own: Vec<Family>) -> Gathering {
+        let groups: Vec<Arc<Group>> = self.groups.values().cloned().collect();
+        let gauges: Vec<Family> = groups.iter().flat_map(|g| g.push_gauges()).collect();
+        let mut by_name: BTreeMap<&str, Sources> = BTreeMap::new();
+        for (i, g) in groups.iter().enumerate() {
+            for name in g.families.keys() {
+                by_name.entry(name).or_default().stored.push(i as u32);
             }
         }
-        for f in gauges {
-            by_name.entry(f.name.as_str()).or_default().1.push(f);
+        for (i, f) in gauges.iter().enumerate() {
+            by_name.entry(&f.name).or_default().computed.push(i as u32);
         }
-        for f in own {
-            by_name.entry(f.name.as_str()).or_default().2.push(f);
+        for (i, f) in own.iter().enumerate() {
+            by_name.entry(&f.name).or_default().own.push(i as u32);
         }
-        for (name, (stored, computed, own)) in by_name {
-            let decoded: Vec<Family> = stored.iter().map(|s| s.family()).collect();
-            let all: Vec<&Family> = decoded.iter().chain(computed).collect();
-            let first = all.first().or(own.first()).copied();
-            let Some(first) = first else { continue };
-            let help = own.iter().chain(all.iter()).find_map(|f| f.help.as_deref());
-            let mut metrics: Vec<&Metric> = all
-                .iter()
-                .chain(own.iter())
-                .flat_map(|f| f.metrics.iter())
-                .collect();
-            metrics.sort_by(|a, b| {
-                a.labels
-                    .len()
-                    .cmp(&b.labels.len())
-                    .then_with(|| {
-                        a.labels
-                            .iter()
-                            .map(|(_, v)| v)
-                            .cmp(b.labels.iter().map(|(_, v)| v))
-                    })
-                    .then_with(|| a.labels.cmp(&b.labels))
-            });
+        let names: Vec<(String, Sources)> = by_name
+            .into_iter()
+            .map(|(n, s)| (n.to_string(), s))
+            .collect();
+        Gathering {
+            names: names.into_iter(),
+            groups,
+            gauges,
+            own,
+        }
+    }
+}
+
+/// Where one family name's metrics are, by index into a [`Gathering`]'s lists.
+#[derive(Debug, Default)]
+struct Sources {
+    stored: Vec<u32>,
+    computed: Vec<u32>,
+    own: Vec<u32>,
+}
+
+/// The merged view of a snapshot of the store, produced one family name at a time (only
+/// one name's families are decoded at once): families sorted by name, one name's metrics
+/// from all groups together, sorted as client_golang sorts them (fewer labels first, then
+/// label values in order). A name's type is the first group's; its help the gateway's own
+/// for its own families, otherwise the first group's (in key order) that has one.
+#[derive(Debug)]
+pub struct Gathering {
+    names: std::vec::IntoIter<(String, Sources)>,
+    groups: Vec<Arc<Group>>,
+    /// The push-time gauges of every group.
+    gauges: Vec<Family>,
+    own: Vec<Family>,
+}
+
+impl Gathering {
+    /// Gives the next family name's merged family to `emit` (nothing if it has no
+    /// metrics); false when every name has been given.
+    pub fn next(&mut self, emit: &mut dyn FnMut(&View<'_>)) -> bool {
+        let Some((name, src)) = self.names.next() else {
+            return false;
+        };
+        let decoded: Vec<Family> = src
+            .stored
+            .iter()
+            .filter_map(|&i| {
+                let g = &self.groups[i as usize];
+                g.families.get(&name).map(|s| s.family(&name))
+            })
+            .collect();
+        let computed = src.computed.iter().map(|&i| &self.gauges[i as usize]);
+        let all: Vec<&Family> = decoded.iter().chain(computed).collect();
+        let own: Vec<&Family> = src.own.iter().map(|&i| &self.own[i as usize]).collect();
+        let Some(first) = all.first().or(own.first()).copied() else {
+            return true;
+        };
+        let help = own.iter().chain(all.iter()).find_map(|f| f.help.as_deref());
+        let mut metrics: Vec<&Metric> = all
+            .iter()
+            .chain(own.iter())
+            .flat_map(|f| f.metrics.iter())
+            .collect();
+        metrics.sort_by(|a, b| {
+            a.labels
+                .len()
+                .cmp(&b.labels.len())
+                .then_with(|| {
+                    a.labels
+                        .iter()
+                        .map(|(_, v)| v)
+                        .cmp(b.labels.iter().map(|(_, v)| v))
+                })
+                .then_with(|| a.labels.cmp(&b.labels))
+        });
+        if !metrics.is_empty() {
             emit(&View {
-                name,
+                name: &name,
                 help,
                 kind: first.kind,
                 unit: all.iter().find_map(|f| f.unit.as_deref()),
                 metrics,
             });
         }
-    }
-
-    /// The push-time gauges of every group, for [`Store::gather`].
-    pub fn gauges(&self) -> Vec<Family> {
-        self.groups.values().flat_map(|g| g.push_gauges()).collect()
+        true
     }
 }
 
-/// Sets the grouping labels on a pushed metric, adds `instance=""` when absent, and sorts.
 fn sanitize(labels: &mut Vec<(String, String)>, key: &GroupingKey) {
     for (k, v) in key.labels() {
         match labels.iter_mut().find(|(n, _)| n == k) {
@@ -772,7 +873,7 @@ fn render_metric_of(g: &Group, pushed: &[Family], name: &str, i: usize) -> Strin
         return render_metric(m);
     }
     if let Some(s) = g.families.get(name) {
-        if let Some(m) = s.family().metrics.get(i) {
+        if let Some(m) = s.family(name).metrics.get(i) {
             return render_metric(m);
         }
     }

@@ -32,6 +32,9 @@ use std::time::{Duration, Instant};
 use super::request::{find_head_end, parse_head, Chunked, Framing, Head, HeadError};
 pub use super::request::{header, Method, Version};
 
+/// A TLS configuration that may be replaced while the server runs.
+pub type SharedTls = Arc<std::sync::RwLock<Arc<rustls::ServerConfig>>>;
+
 /// The server's bounds; every field has a safe default.
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -98,12 +101,34 @@ impl Request {
     }
 }
 
-/// A response to write: the server adds `Content-Length` and, when it closes, `Connection`.
-#[derive(Clone, Debug, PartialEq)]
+/// A response to write: the server adds `Content-Length` (or, for a streamed body that
+/// does not fit in its first piece, `Transfer-Encoding: chunked`) and, when it closes,
+/// `Connection`.
+#[derive(Debug)]
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// A body produced while it is written, in place of `body`.
+    pub stream: Option<Stream>,
+}
+
+/// A body produced piece by piece while it is written, so a large one is never held whole:
+/// each call appends the next piece (about [`STREAM_PIECE`] bytes) to the buffer and says
+/// whether more follow. It runs on the worker that writes it, without any lock the handler
+/// took.
+pub struct Stream(pub Box<Produce>);
+
+/// A [`Stream`]'s producer: appends the next piece, returns whether more follow.
+pub type Produce = dyn FnMut(&mut Vec<u8>) -> bool + Send;
+
+/// The size a [`Stream`] should give at each call.
+pub const STREAM_PIECE: usize = 64 << 10;
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Stream")
+    }
 }
 
 impl Response {
@@ -113,6 +138,7 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            stream: None,
         }
     }
 
@@ -128,6 +154,17 @@ impl Response {
         self.headers
             .push(("Content-Type".into(), content_type.to_string()));
         self.body = body;
+        self
+    }
+
+    /// Sets a streamed body and its `Content-Type`.
+    pub fn stream(
+        mut self,
+        content_type: &str,
+        produce: impl FnMut(&mut Vec<u8>) -> bool + Send + 'static,
+    ) -> Response {
+        self = self.body(content_type, Vec::new());
+        self.stream = Some(Stream(Box::new(produce)));
         self
     }
 
@@ -153,6 +190,12 @@ impl Response {
     /// The serialized status line and headers; the body is written after them as it is, so
     /// a large one is never copied.
     fn head_bytes(&self, close: bool, version: Version) -> Vec<u8> {
+        self.head_with_length(close, version, Some(self.body.len()))
+    }
+
+    /// The head with a body of `length` bytes, or (`None`) of unknown length: chunked for
+    /// HTTP/1.1, delimited by the close for HTTP/1.0.
+    fn head_with_length(&self, close: bool, version: Version, length: Option<usize>) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
         let _ = write!(out, "HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
         for (k, v) in &self.headers {
@@ -162,7 +205,15 @@ impl Response {
             let _ = write!(out, "{k}: {v}\r\n");
         }
         if !self.bodiless() {
-            let _ = write!(out, "Content-Length: {}\r\n", self.body.len());
+            match length {
+                Some(n) => {
+                    let _ = write!(out, "Content-Length: {n}\r\n");
+                }
+                None if version == Version::Http11 => {
+                    out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+                }
+                None => {}
+            }
         }
         if close {
             out.extend_from_slice(b"Connection: close\r\n");
@@ -222,7 +273,7 @@ pub type Handler = dyn Fn(&Request) -> Response + Send + Sync;
 /// A bound listener, ready to [`Server::run`].
 pub struct Server {
     listener: TcpListener,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    tls: Option<SharedTls>,
 }
 
 impl Server {
@@ -235,7 +286,9 @@ impl Server {
     }
 
     /// Serves TLS with this configuration.
-    pub fn with_tls(mut self, cfg: Arc<rustls::ServerConfig>) -> Server {
+    /// Serves TLS with the configuration in `cfg` as of each connection's accept (so it can be
+    /// replaced while the server runs, as certificates are renewed).
+    pub fn with_tls(mut self, cfg: SharedTls) -> Server {
         self.tls = Some(cfg);
         self
     }
@@ -354,7 +407,7 @@ enum Step {
 
 struct Poller {
     listener: TcpListener,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    tls: Option<SharedTls>,
     limits: Limits,
     conns: Vec<Conn>,
     wake: UnixStream,
@@ -474,7 +527,9 @@ impl Poller {
                 continue;
             }
             let tls = match &self.tls {
-                Some(cfg) => match rustls::ServerConnection::new(cfg.clone()) {
+                Some(cfg) => match rustls::ServerConnection::new(
+                    cfg.read().unwrap_or_else(|e| e.into_inner()).clone(),
+                ) {
                     Ok(t) => Some(Box::new(t)),
                     Err(_) => continue,
                 },
@@ -639,6 +694,43 @@ fn refuse(e: &HeadError) -> Step {
     )))
 }
 
+/// Runs a stream's producer; a panic ends the body there (the client sees it cut short).
+fn guarded(produce: &mut Produce, buf: &mut Vec<u8>) -> bool {
+    std::panic::catch_unwind(AssertUnwindSafe(|| produce(buf))).unwrap_or(false)
+}
+
+/// Writes the head, the first piece and the rest of a streamed body: as chunks, or (HTTP/1.0)
+/// as they are, the close ending the body.
+fn write_streamed(
+    out: &mut impl Write,
+    head: Vec<u8>,
+    first: &mut Vec<u8>,
+    produce: &mut Produce,
+    chunked: bool,
+) -> io::Result<()> {
+    out.write_all(&head)?;
+    let piece = first;
+    let mut more = true;
+    loop {
+        if !piece.is_empty() {
+            if chunked {
+                write!(out, "{:x}\r\n", piece.len())?;
+                piece.extend_from_slice(b"\r\n");
+            }
+            out.write_all(piece)?;
+        }
+        if !more {
+            break;
+        }
+        piece.clear();
+        more = guarded(produce, piece);
+    }
+    if chunked {
+        out.write_all(b"0\r\n\r\n")?;
+    }
+    Ok(())
+}
+
 fn too_large(max: u64) -> Response {
     Response::text(413, format!("request body larger than {max} bytes\n"))
 }
@@ -720,24 +812,50 @@ impl Worker {
 
     fn serve(&self, job: Job) {
         let Job { mut conn, work } = job;
-        let (head, resp, with_body, keep) = match work {
+        let (mut resp, with_body, mut keep, version) = match work {
             Work::Handle(req, keep) => {
                 let resp = std::panic::catch_unwind(AssertUnwindSafe(|| (self.handler)(&req)))
                     .unwrap_or_else(|_| Response::text(500, "internal server error\n"));
                 self.held.fetch_sub(req.body.capacity(), Ordering::Relaxed);
                 let keep = keep && !resp.wants_close();
                 let with_body = req.method != Method::Head && !resp.bodiless();
-                (resp.head_bytes(!keep, req.version), resp, with_body, keep)
+                (resp, with_body, keep, req.version)
             }
             Work::Refuse(resp) => {
                 let with_body = !resp.bodiless();
-                (
-                    resp.head_bytes(true, Version::Http11),
-                    resp,
-                    with_body,
-                    false,
-                )
+                (resp, with_body, false, Version::Http11)
             }
+        };
+        // A streamed body: its first piece, and whether more follow. A body that fits in
+        // one piece is written with its length, as any other.
+        let mut stream = resp.stream.take();
+        let mut more = false;
+        let mut counted = None;
+        if let Some(Stream(produce)) = &mut stream {
+            let mut first = Vec::with_capacity(STREAM_PIECE);
+            more = guarded(produce, &mut first);
+            if with_body {
+                resp.body = first;
+            } else {
+                // HEAD: the length is counted, the bytes dropped.
+                let mut n = first.len();
+                while more {
+                    first.clear();
+                    more = guarded(produce, &mut first);
+                    n += first.len();
+                }
+                counted = Some(n);
+                stream = None;
+            }
+        }
+        let chunked = more && version == Version::Http11;
+        if more && !chunked {
+            keep = false;
+        }
+        let head = match counted {
+            Some(n) => resp.head_with_length(!keep, version, Some(n)),
+            None if more => resp.head_with_length(!keep, version, None),
+            None => resp.head_bytes(!keep, version),
         };
         let body: &[u8] = if with_body { &resp.body } else { &[] };
         if conn.stream.set_nonblocking(false).is_err()
@@ -755,22 +873,32 @@ impl Worker {
         let written = match &mut conn.tls {
             Some(tls) => {
                 let mut s = rustls::Stream::new(&mut **tls, &mut conn.stream);
-                s.write_all(&head)
-                    .and_then(|_| s.write_all(body))
-                    .and_then(|_| s.flush())
+                match &mut stream {
+                    Some(Stream(produce)) if more => {
+                        write_streamed(&mut s, head, &mut resp.body, produce, chunked)
+                            .and_then(|_| s.flush())
+                    }
+                    _ => s
+                        .write_all(&head)
+                        .and_then(|_| s.write_all(body))
+                        .and_then(|_| s.flush()),
+                }
             }
-            None => {
+            None => match &mut stream {
+                Some(Stream(produce)) if more => {
+                    write_streamed(&mut conn.stream, head, &mut resp.body, produce, chunked)
+                }
                 // One write for a small reply (one packet), two for a large one (no copy).
-                if body.len() <= 16 << 10 {
+                _ if body.len() <= 16 << 10 => {
                     let mut all = head;
                     all.extend_from_slice(body);
                     conn.stream.write_all(&all)
-                } else {
-                    conn.stream
-                        .write_all(&head)
-                        .and_then(|_| conn.stream.write_all(body))
                 }
-            }
+                _ => conn
+                    .stream
+                    .write_all(&head)
+                    .and_then(|_| conn.stream.write_all(body)),
+            },
         };
         drop(resp);
         if written.is_ok() && keep {
@@ -796,5 +924,89 @@ impl Worker {
                 Ok(n) => budget -= n.min(budget),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server whose `/big` streams `pieces` pieces of 10,000 bytes and `/small` one short
+    /// piece; the port.
+    fn start() -> u16 {
+        let server = Server::bind("127.0.0.1:0").unwrap();
+        let port = server.local_addr().unwrap().port();
+        let handler: Arc<Handler> = Arc::new(|req: &Request| {
+            let mut left = if req.path() == "/big" { 50 } else { 1 };
+            let piece = if left == 1 { 5 } else { 10_000 };
+            Response::new(200).stream("text/plain", move |out| {
+                out.extend(std::iter::repeat_n(b'a' + (left % 26) as u8, piece));
+                left -= 1;
+                left > 0
+            })
+        });
+        std::thread::spawn(move || server.run(Limits::default(), handler));
+        port
+    }
+
+    fn exchange(port: u16, request: &str) -> (String, Vec<u8>) {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).unwrap();
+        let end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let body = raw.split_off(end + 4);
+        (String::from_utf8(raw).unwrap(), body)
+    }
+
+    fn expected() -> Vec<u8> {
+        (1..=50u32)
+            .rev()
+            .flat_map(|left| std::iter::repeat_n(b'a' + (left % 26) as u8, 10_000))
+            .collect()
+    }
+
+    #[test]
+    fn streamed_bodies_are_chunked_for_http_1_1() {
+        let port = start();
+        let (head, body) = exchange(
+            port,
+            "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert!(head.contains("Transfer-Encoding: chunked\r\n"), "{head}");
+        assert!(!head.contains("Content-Length"), "{head}");
+        let mut chunks = Chunked::default();
+        let mut out = Vec::new();
+        let used = chunks.feed(&body, &mut out).unwrap();
+        assert!(chunks.done(), "the chunked body is not terminated");
+        assert_eq!(used, body.len());
+        assert_eq!(out, expected());
+    }
+
+    #[test]
+    fn streamed_bodies_end_with_the_close_for_http_1_0() {
+        let port = start();
+        let (head, body) = exchange(port, "GET /big HTTP/1.0\r\n\r\n");
+        assert!(!head.contains("Transfer-Encoding"), "{head}");
+        assert!(head.contains("Connection: close\r\n"), "{head}");
+        assert_eq!(body, expected());
+    }
+
+    #[test]
+    fn a_streamed_body_in_one_piece_has_a_length_and_head_counts_it() {
+        let port = start();
+        let (head, body) = exchange(
+            port,
+            "GET /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert!(head.contains("Content-Length: 5\r\n"), "{head}");
+        assert_eq!(body, b"bbbbb");
+        let (head, body) = exchange(
+            port,
+            "HEAD /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert!(head.contains("Content-Length: 500000\r\n"), "{head}");
+        assert!(body.is_empty());
     }
 }

@@ -20,6 +20,11 @@
 //!
 //! Cipher suites and curves are rustls's own safe set: `cipher_suites` and
 //! `curve_preferences` are refused rather than silently ignored.
+//!
+//! exporter-toolkit re-reads the file (and the certificates it names) for every request
+//! and handshake; [`Watched`] re-reads them when one of them changes, checked once a second
+//! by the caller. A file that no longer loads fails closed, as the toolkit does: requests
+//! are answered 500 until it is fixed.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -57,6 +62,8 @@ pub struct WebConfig {
     pub users: Vec<(String, String)>,
     /// Headers added to every response.
     pub headers: Vec<(String, String)>,
+    /// The files it names (certificates, keys, client CAs), whose changes reload it too.
+    pub files: Vec<PathBuf>,
 }
 
 const HEADERS: &[&str] = &[
@@ -83,7 +90,7 @@ pub fn load(path: &Path) -> Result<WebConfig, Error> {
     }
     let mut f = root.map("web.Config").map_err(|e| yerr(path, e))?;
     if let Some(t) = f.get("tls_server_config") {
-        cfg.tls = tls(t, dir).map_err(|e| match e {
+        cfg.tls = tls(t, dir, &mut cfg.files).map_err(|e| match e {
             TlsError::Yaml(e) => yerr(path, e),
             TlsError::Other(s) => Error(format!("{}: {s}", path.display())),
         })?;
@@ -175,7 +182,11 @@ impl From<yaml::Error> for TlsError {
     }
 }
 
-fn tls(node: &yaml::Node, dir: &Path) -> Result<Option<Arc<rustls::ServerConfig>>, TlsError> {
+fn tls(
+    node: &yaml::Node,
+    dir: &Path,
+    files: &mut Vec<PathBuf>,
+) -> Result<Option<Arc<rustls::ServerConfig>>, TlsError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let mut f = node.map("web.TLSConfig")?;
@@ -188,6 +199,7 @@ fn tls(node: &yaml::Node, dir: &Path) -> Result<Option<Arc<rustls::ServerConfig>
     let cert = file(&mut f, "cert_file")?;
     let key = file(&mut f, "key_file")?;
     let ca = file(&mut f, "client_ca_file")?;
+    files.extend([&cert, &key, &ca].into_iter().flatten().cloned());
     let auth = match f.get("client_auth_type").map(|v| v.str()).transpose()? {
         None | Some("") | Some("NoClientCert") => ClientAuth::None,
         Some("VerifyClientCertIfGiven") => ClientAuth::VerifyIfGiven,
@@ -339,6 +351,122 @@ impl BasicAuth {
         }
         c.insert(key, ok);
         ok
+    }
+}
+
+/// What a request is checked against: the web config as last loaded, or why it no longer
+/// loads (every request is then refused).
+pub enum Current {
+    Loaded {
+        auth: BasicAuth,
+        headers: Vec<(String, String)>,
+    },
+    Broken(String),
+}
+
+/// What [`Watched::refresh`] found.
+pub enum Refresh {
+    Unchanged,
+    /// Reloaded; the new TLS settings, if any.
+    Reloaded(Option<Arc<rustls::ServerConfig>>),
+    /// Changed and no longer loads.
+    Failed(String),
+}
+
+/// A file's identity as far as a change goes.
+type Stamp = Vec<Option<(std::time::SystemTime, u64, u64)>>;
+
+fn stamp(paths: &[PathBuf]) -> Stamp {
+    use std::os::unix::fs::MetadataExt;
+    paths
+        .iter()
+        .map(|p| {
+            let m = std::fs::metadata(p).ok()?;
+            Some((m.modified().ok()?, m.len(), m.ino()))
+        })
+        .collect()
+}
+
+/// A web config file and the files it names, reloaded when they change.
+pub struct Watched {
+    path: PathBuf,
+    /// The config file, then the files it named when last loaded.
+    paths: Mutex<(Vec<PathBuf>, Stamp)>,
+    current: std::sync::RwLock<Arc<Current>>,
+}
+
+impl Watched {
+    /// Loads the file (an error here stops the server from starting); its TLS settings.
+    pub fn open(path: &Path) -> Result<(Watched, Option<Arc<rustls::ServerConfig>>), Error> {
+        let mut paths = vec![path.to_path_buf()];
+        let before = stamp(&paths);
+        let cfg = load(path)?;
+        paths.extend(cfg.files.iter().cloned());
+        let mut st = before;
+        st.extend(stamp(&paths[1..]));
+        let w = Watched {
+            path: path.to_path_buf(),
+            paths: Mutex::new((paths, st)),
+            current: std::sync::RwLock::new(Arc::new(Current::Loaded {
+                auth: BasicAuth::new(cfg.users),
+                headers: cfg.headers,
+            })),
+        };
+        Ok((w, cfg.tls))
+    }
+
+    /// No file: nothing checked, nothing added.
+    pub fn none() -> Watched {
+        Watched {
+            path: PathBuf::new(),
+            paths: Mutex::new((Vec::new(), Vec::new())),
+            current: std::sync::RwLock::new(Arc::new(Current::Loaded {
+                auth: BasicAuth::new(Vec::new()),
+                headers: Vec::new(),
+            })),
+        }
+    }
+
+    pub fn current(&self) -> Arc<Current> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Reloads the file if it or a file it names changed since the last look.
+    pub fn refresh(&self) -> Refresh {
+        let mut paths = self.paths.lock().unwrap_or_else(|e| e.into_inner());
+        if paths.0.is_empty() || stamp(&paths.0) == paths.1 {
+            return Refresh::Unchanged;
+        }
+        let before = stamp(&paths.0[..1]);
+        let (next, result) = match load(&self.path) {
+            Ok(cfg) => {
+                let mut list = vec![self.path.clone()];
+                list.extend(cfg.files.iter().cloned());
+                let current = Current::Loaded {
+                    auth: BasicAuth::new(cfg.users),
+                    headers: cfg.headers,
+                };
+                ((list, current), Refresh::Reloaded(cfg.tls))
+            }
+            Err(e) => (
+                (paths.0.clone(), Current::Broken(e.0.clone())),
+                Refresh::Failed(e.0),
+            ),
+        };
+        let (list, current) = next;
+        let mut st = before;
+        st.extend(stamp(&list[1..]));
+        *paths = (list, st);
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(current);
+        result
+    }
+
+    /// Marks the config unusable (a change the running server cannot apply).
+    pub fn break_with(&self, why: String) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Current::Broken(why));
     }
 }
 
