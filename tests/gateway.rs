@@ -424,6 +424,78 @@ fn differential_against_the_pushgateway() {
     eprintln!("gateway differential: {agree} requests answered alike, /metrics (text, protobuf) and /api/v1/metrics alike");
 }
 
+/// The Pushgateway README's curl commands, run as written (the host replaced; `base64url`
+/// from basez spelled with coreutils), against both gateways: the same statuses, and the
+/// same `/metrics` after each.
+#[test]
+fn readme_curl_examples_against_both_gateways() {
+    if !installed("curl", "curl") {
+        return;
+    }
+    let Some((_pg, pport)) = start_pushgateway(&["--web.enable-admin-api"]) else {
+        return;
+    };
+    let wd = Workdir::new("gw-curl");
+    let (_ours, oport) = start_ours(&wd, "state", &["--enable-admin-api"]);
+    let commands = [
+        "echo \"some_metric 3.14\" | curl --data-binary @- http://GW/metrics/job/some_job",
+        "cat <<EOF | curl --data-binary @- http://GW/metrics/job/some_job/instance/some_instance\n# TYPE some_metric counter\nsome_metric{label=\"val1\"} 42\n# TYPE another_metric gauge\n# HELP another_metric Just an example.\nanother_metric 2398.283\nEOF",
+        "cat <<EOF | curl --data-binary @- http://GW/metrics/job/some_job/instance/some_instance\n# TYPE some_metric untyped\nsome_metric{label=\"val1\"} 42\n# TYPE another_metric gauge\n# HELP another_metric Just an example.\nanother_metric 2398.283\nEOF",
+        "echo 'some_metric{foo=\"bar\"} 3.14' | curl --data-binary @- http://GW/metrics/job/directory_cleaner/path@base64/$(echo -n '/var/tmp' | base64 | tr '+/' '-_')",
+        "echo \"some_metric 3.14\" | gzip | curl -H 'Content-Encoding: gzip' --data-binary @- http://GW/metrics/job/some_job",
+        "curl -X DELETE http://GW/metrics/job/some_job/instance/some_instance",
+        "curl -X DELETE http://GW/metrics/job/some_job",
+        "curl -X GET http://GW/api/v1/status",
+        "curl -X PUT http://GW/api/v1/admin/wipe",
+    ];
+    let run = |port: u16, cmd: &str| -> String {
+        let cmd = cmd.replacen("curl ", "curl -s -o /dev/null -w '%{http_code}' ", 1);
+        let cmd = cmd.replace("GW", &format!("127.0.0.1:{port}"));
+        let out = Command::new("sh").args(["-c", &cmd]).output().unwrap();
+        assert!(out.status.success(), "{cmd}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    for cmd in commands {
+        let (a, b) = (run(pport, cmd), run(oport, cmd));
+        assert_eq!(a, b, "{cmd}: status");
+        let scrape = |port| pushed_part(&request(port, "GET", "/metrics", &[], &[]).text());
+        assert_eq!(scrape(pport), scrape(oport), "{cmd}: /metrics");
+    }
+    eprintln!("curl: {} README commands answered alike", commands.len());
+}
+
+/// `Content-Encoding: snappy` (the framing format), which the current Pushgateway reads
+/// (Debian's 1.5.1 predates it): decoded, bounded by --max-body, corrupt input refused.
+#[test]
+fn snappy_bodies() {
+    let wd = Workdir::new("gw-snappy");
+    let (_gw, port) = start_ours(&wd, "state", &["--max-body", "1MiB"]);
+    let snappy = |b: &[u8]| {
+        let mut e = snap::write::FrameEncoder::new(Vec::new());
+        e.write_all(b).unwrap();
+        e.into_inner().unwrap()
+    };
+    let enc = [("Content-Encoding", "snappy")];
+    let r = request(
+        port,
+        "PUT",
+        "/metrics/job/s",
+        &enc,
+        &snappy(b"snapped 3.14\n"),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let m = request(port, "GET", "/metrics", &[], &[]).text();
+    assert!(m.contains("snapped{instance=\"\",job=\"s\"} 3.14\n"), "{m}");
+    let bomb = snappy(&vec![b'#'; 4 << 20]);
+    assert!(bomb.len() < 1 << 20);
+    let r = request(port, "PUT", "/metrics/job/s", &enc, &bomb);
+    assert_eq!(r.status, 413, "{}", r.text());
+    let r = request(port, "PUT", "/metrics/job/s", &enc, b"not snappy at all");
+    assert_eq!(r.status, 400, "{}", r.text());
+    let m = request(port, "GET", "/metrics", &[], &[]).text();
+    assert!(m.contains("snapped{instance=\"\",job=\"s\"} 3.14\n"), "{m}");
+}
+
 /// `prombox push` against the real Pushgateway: every method, base64 keys, NAME=VALUE
 /// metrics, and a bad file refused before anything is sent.
 #[test]

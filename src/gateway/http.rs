@@ -1,7 +1,7 @@
 //! The Pushgateway's HTTP API over a [`Gateway`], so its clients work unchanged: routes,
 //! status codes and messages as the Pushgateway (v1.11) answers them, request bodies in
 //! text 0.0.4, OpenMetrics (which the Pushgateway does not read) or delimited protobuf,
-//! gzip-encoded or not; `/metrics` negotiated from `Accept` (text, OpenMetrics, protobuf)
+//! gzip- or snappy-encoded or not; `/metrics` negotiated from `Accept` (text, OpenMetrics, protobuf)
 //! and gzipped when asked; `/api/v1/metrics` and `/api/v1/status` in its JSON shapes.
 //!
 //! Beyond the Pushgateway: `?ttl=` or `X-Prombox-TTL` on a push sets the group's expiry;
@@ -224,13 +224,30 @@ fn write_error(e: &WriteError) -> Response {
     }
 }
 
-/// The request body, gzip-decoded when it says so, within the limit.
+/// The request body, decoded as its `Content-Encoding` says (gzip, or snappy's framing
+/// format, as the Pushgateway reads them; anything else as it is), within the limit.
 fn body(req: &Request, max: u64) -> Result<Vec<u8>, Response> {
-    let gzip = req
+    let encoding = req
         .header("content-encoding")
-        .is_some_and(|e| e.trim().eq_ignore_ascii_case("gzip"));
-    if !gzip {
-        return Ok(req.body.clone());
+        .map(|e| e.trim().to_ascii_lowercase());
+    let too_large = || {
+        error(
+            413,
+            &format!("request body larger than {max} bytes after decoding"),
+        )
+    };
+    match encoding.as_deref() {
+        Some("gzip") => {}
+        Some("snappy") => {
+            let mut out = Vec::new();
+            let mut dec = snap::read::FrameDecoder::new(&req.body[..]).take(max + 1);
+            return match dec.read_to_end(&mut out) {
+                Ok(_) if out.len() as u64 > max => Err(too_large()),
+                Ok(_) => Ok(out),
+                Err(e) => Err(error(400, &e.to_string())),
+            };
+        }
+        _ => return Ok(req.body.clone()),
     }
     if req.body.is_empty() {
         return Err(error(400, "EOF"));
@@ -244,10 +261,7 @@ fn body(req: &Request, max: u64) -> Result<Vec<u8>, Response> {
     let mut out = Vec::new();
     let mut dec = flate2::read::MultiGzDecoder::new(&req.body[..]).take(max + 1);
     match dec.read_to_end(&mut out) {
-        Ok(_) if out.len() as u64 > max => Err(error(
-            413,
-            &format!("request body larger than {max} bytes after decoding"),
-        )),
+        Ok(_) if out.len() as u64 > max => Err(too_large()),
         Ok(_) => Ok(out),
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             Err(error(400, "unexpected EOF"))
