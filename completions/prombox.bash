@@ -16,6 +16,9 @@ _prombox() {
             ",$1")
                 cmd="prombox"
                 ;;
+            prombox,alert)
+                cmd="prombox__subcmd__alert"
+                ;;
             prombox,check)
                 cmd="prombox__subcmd__check"
                 ;;
@@ -67,6 +70,18 @@ _prombox() {
             prombox,test)
                 cmd="prombox__subcmd__test"
                 ;;
+            prombox__subcmd__alert,help)
+                cmd="prombox__subcmd__alert__subcmd__help"
+                ;;
+            prombox__subcmd__alert,send)
+                cmd="prombox__subcmd__alert__subcmd__send"
+                ;;
+            prombox__subcmd__alert__subcmd__help,help)
+                cmd="prombox__subcmd__alert__subcmd__help__subcmd__help"
+                ;;
+            prombox__subcmd__alert__subcmd__help,send)
+                cmd="prombox__subcmd__alert__subcmd__help__subcmd__send"
+                ;;
             prombox__subcmd__check,config)
                 cmd="prombox__subcmd__check__subcmd__config"
                 ;;
@@ -84,6 +99,9 @@ _prombox() {
                 ;;
             prombox__subcmd__check__subcmd__help,metrics)
                 cmd="prombox__subcmd__check__subcmd__help__subcmd__metrics"
+                ;;
+            prombox__subcmd__help,alert)
+                cmd="prombox__subcmd__help__subcmd__alert"
                 ;;
             prombox__subcmd__help,check)
                 cmd="prombox__subcmd__help__subcmd__check"
@@ -136,6 +154,9 @@ _prombox() {
             prombox__subcmd__help,test)
                 cmd="prombox__subcmd__help__subcmd__test"
                 ;;
+            prombox__subcmd__help__subcmd__alert,send)
+                cmd="prombox__subcmd__help__subcmd__alert__subcmd__send"
+                ;;
             prombox__subcmd__help__subcmd__check,config)
                 cmd="prombox__subcmd__help__subcmd__check__subcmd__config"
                 ;;
@@ -173,12 +194,126 @@ _prombox() {
 
     case "${cmd}" in
         prombox)
-            opts="-h -V --help --version check store compact inspect export delete query series scrape collect targets labels test rules push gateway help"
+            opts="-h -V --help --version check store compact inspect export delete query series scrape collect targets labels test rules push gateway alert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__alert)
+            opts="-h -V --help --version send help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__alert__subcmd__help)
+            opts="send help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__alert__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__alert__subcmd__help__subcmd__send)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__alert__subcmd__send)
+            opts="-h -V --alertmanager --batch --user --password-file --bearer-token-file --header --ca-file --cert-file --key-file --insecure-skip-verify --timeout --retries --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --alertmanager)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bearer-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -455,8 +590,36 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__help)
-            opts="check store compact inspect export delete query series scrape collect targets labels test rules push gateway help"
+            opts="check store compact inspect export delete query series scrape collect targets labels test rules push gateway alert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__help__subcmd__alert)
+            opts="send"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__help__subcmd__alert__subcmd__send)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

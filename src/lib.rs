@@ -17,6 +17,7 @@
 //! (`scrape` on `storage` and `expfmt`, `promql` on `storage`); rules, alerting and the
 //! servers come next.
 
+pub mod alert;
 pub mod cli;
 pub mod expfmt;
 pub mod gateway;

@@ -1,8 +1,8 @@
 //! Fuzzing the parsers that read what users and remote peers write, as the exposition parser
 //! is fuzzed in `expfmt.rs`: PromQL, series selectors, YAML (and the scrape config decoded
 //! from it), the series notation of test scripts, templates and rule files, HTTP request
-//! heads and chunked bodies, protobuf expositions, grouping-key paths and the gateway's
-//! state files. Each gets 100,000 random inputs and
+//! heads and chunked bodies, protobuf expositions, grouping-key paths, the gateway's
+//! state files and alert inputs. Each gets 100,000 random inputs and
 //! 100,000 mutations of valid ones, then deep-nesting and huge-repetition inputs: no panic,
 //! no abort, and (measured in a child process) bounded memory.
 
@@ -537,6 +537,33 @@ fn grouping_key_paths_survive_random_and_mutated_paths() {
         }
     });
     assert_eq!(n, RANDOM + MUTATED);
+}
+
+#[test]
+fn alert_inputs_survive_random_and_mutated_lines() {
+    use prombox::alert::{parse_alerts, to_json};
+    let seeds: Vec<Vec<u8>> = [
+        "{\"labels\":{\"alertname\":\"A\",\"job\":\"x\"},\"annotations\":{\"s\":\"v\"},\"startsAt\":\"2026-12-01T00:00:00Z\",\"endsAt\":\"2026-12-01T00:05:00.5+01:00\",\"generatorURL\":\"http://p\"}\n{\"labels\":{\"b\":\"c\"}}",
+        "[{\"labels\":{\"a\":\"b\"},\"status\":{\"state\":\"active\"}}]",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    let mut parsed = 0;
+    let n = fuzz(53, &seeds, b"{}[]\":,\n labelsAtZ0-9T:.+", |s| {
+        if let Ok(alerts) = parse_alerts(s) {
+            parsed += 1;
+            // What parses is sent as JSON that parses back to the same alerts.
+            let sent = String::from_utf8(to_json(&alerts)).unwrap();
+            assert_eq!(parse_alerts(&sent).unwrap(), alerts, "{s:?}");
+        }
+    });
+    assert_eq!(n, RANDOM + MUTATED);
+    for depth in [1_000, 100_000] {
+        assert!(parse_alerts(&"[".repeat(depth)).is_err());
+        assert!(parse_alerts(&format!("{{\"labels\":{}", "{\"a\":".repeat(depth))).is_err());
+    }
+    eprintln!("alert inputs: {n} inputs, {parsed} parsed");
 }
 
 #[test]

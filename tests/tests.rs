@@ -4,6 +4,7 @@
 mod server;
 mod util;
 
+mod alert;
 mod check_metrics;
 mod conformance;
 mod expfmt;

@@ -78,3 +78,16 @@ fn spool_file() -> io::Result<File> {
     }
     Err(io::Error::other("no free temporary file name"))
 }
+
+/// Standard input read whole, named `<stdin>`; on a terminal, `hint` says what to give
+/// instead (nobody is typing a body).
+pub fn read_stdin_whole(hint: &str) -> anyhow::Result<(String, Vec<u8>)> {
+    use std::io::{IsTerminal, Read};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        anyhow::bail!("{hint}");
+    }
+    let mut b = Vec::new();
+    anyhow::Context::context(stdin.lock().read_to_end(&mut b), "<stdin>: read failed")?;
+    Ok(("<stdin>".into(), b))
+}

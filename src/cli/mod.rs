@@ -5,7 +5,9 @@
 //! 2 usage or runtime error, 3 lint findings (as promtool). Errors print as
 //! `prombox: <what>: <why>`; a closed output pipe (`prombox ... | head`) ends quietly with 0.
 
+mod alert;
 mod check;
+mod client;
 mod collect;
 mod compact;
 mod delete;
@@ -86,6 +88,8 @@ enum Command {
     Push(push::Args),
     /// Run a Pushgateway-compatible server whose acknowledged pushes survive a crash.
     Gateway(gateway::Args),
+    /// Send alerts to Alertmanager.
+    Alert(alert::Args),
 }
 
 /// The clap definition, for documentation and completions.
@@ -138,6 +142,7 @@ pub fn main() -> ExitCode {
         Command::Rules(args) => rules::run(args),
         Command::Push(args) => push::run(args),
         Command::Gateway(args) => gateway::run(args),
+        Command::Alert(args) => alert::run(args),
     };
     match result {
         Ok(status) => status.into(),

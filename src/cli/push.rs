@@ -1,15 +1,13 @@
 //! `prombox push`: push an exposition, or metrics named on the command line, to a
 //! Pushgateway (or `prombox gateway`); or delete a group.
 
-use std::io::{IsTerminal, Read};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 
 use super::{parse_label, Status};
 use crate::expfmt::family::Kind;
-use crate::http::client::{Authorization, BasicAuth, Client, HttpClient, TlsConfig};
+use crate::http::client::Client;
 use crate::push::{self, Action, Body, GroupingKey};
 
 const EXAMPLES: &str = "\
@@ -66,30 +64,8 @@ pub struct Args {
     /// The HELP text of NAME=VALUE metrics.
     #[arg(long, value_name = "TEXT")]
     help_text: Option<String>,
-    /// Basic auth user name.
-    #[arg(long, requires = "password_file")]
-    user: Option<String>,
-    /// File holding the basic auth password.
-    #[arg(long, value_name = "FILE", requires = "user")]
-    password_file: Option<PathBuf>,
-    /// File holding a bearer token.
-    #[arg(long, value_name = "FILE", conflicts_with = "user")]
-    bearer_token_file: Option<PathBuf>,
-    /// An extra request header (repeatable).
-    #[arg(long = "header", value_name = "K=V", value_parser = parse_header)]
-    headers: Vec<(String, String)>,
-    /// CA certificate(s) to verify the gateway with (PEM).
-    #[arg(long, value_name = "FILE")]
-    ca_file: Option<PathBuf>,
-    /// Client certificate (PEM), with --key-file.
-    #[arg(long, value_name = "FILE", requires = "key_file")]
-    cert_file: Option<PathBuf>,
-    /// Client key (PEM), with --cert-file.
-    #[arg(long, value_name = "FILE", requires = "cert_file")]
-    key_file: Option<PathBuf>,
-    /// Do not verify the gateway's certificate.
-    #[arg(long)]
-    insecure_skip_verify: bool,
+    #[command(flatten)]
+    client: super::client::ClientArgs,
     /// Give up on an attempt after this long.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::parse_duration_arg)]
     timeout: i64,
@@ -99,20 +75,6 @@ pub struct Args {
     /// An exposition file, `-` for standard input (the default), or NAME=VALUE metrics.
     #[arg(value_name = "FILE|-|NAME=VALUE")]
     inputs: Vec<String>,
-}
-
-fn parse_header(s: &str) -> Result<(String, String), String> {
-    let (k, v) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))?;
-    if k.is_empty()
-        || !k
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
-    {
-        return Err(format!("invalid header name {k:?}"));
-    }
-    Ok((k.to_string(), v.to_string()))
 }
 
 /// The body from the inputs: one file or stdin, or NAME=VALUE arguments.
@@ -135,8 +97,12 @@ fn body(args: &Args) -> anyhow::Result<Body> {
         bail!("--help-text applies to NAME=VALUE metrics only");
     }
     let (name, bytes) = match args.inputs.as_slice() {
-        [] => read_stdin()?,
-        [one] if one == "-" => read_stdin()?,
+        [] => super::input::read_stdin_whole(
+            "nothing to push: give a file, NAME=VALUE metrics, or pipe an exposition in",
+        )?,
+        [one] if one == "-" => super::input::read_stdin_whole(
+            "nothing to push: give a file, NAME=VALUE metrics, or pipe an exposition in",
+        )?,
         [one] => (
             one.clone(),
             std::fs::read(one).with_context(|| format!("{one}: cannot read"))?,
@@ -144,19 +110,6 @@ fn body(args: &Args) -> anyhow::Result<Body> {
         _ => bail!("give one exposition file (or -), or NAME=VALUE metrics only"),
     };
     push::body_from_exposition(bytes).map_err(|e| anyhow::anyhow!("{name}:{e}"))
-}
-
-fn read_stdin() -> anyhow::Result<(String, Vec<u8>)> {
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        bail!("nothing to push: give a file, NAME=VALUE metrics, or pipe an exposition in");
-    }
-    let mut b = Vec::new();
-    stdin
-        .lock()
-        .read_to_end(&mut b)
-        .context("<stdin>: read failed")?;
-    Ok(("<stdin>".into(), b))
 }
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
@@ -184,27 +137,7 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
     let key = GroupingKey::new(&args.job, &args.labels);
     let order: Vec<String> = args.labels.iter().map(|(k, _)| k.clone()).collect();
     let url = push::url(&args.url, &key, &order, args.partial, args.ttl.as_deref());
-    let cfg = HttpClient {
-        basic_auth: args.user.as_ref().map(|u| BasicAuth {
-            username: u.clone(),
-            password_file: args.password_file.clone(),
-            ..BasicAuth::default()
-        }),
-        authorization: args.bearer_token_file.as_ref().map(|f| Authorization {
-            kind: "Bearer".into(),
-            credentials: String::new(),
-            credentials_file: Some(f.clone()),
-        }),
-        tls: TlsConfig {
-            ca_file: args.ca_file.clone(),
-            cert_file: args.cert_file.clone(),
-            key_file: args.key_file.clone(),
-            insecure_skip_verify: args.insecure_skip_verify,
-            ..TlsConfig::default()
-        },
-        follow_redirects: true,
-        headers: args.headers.clone(),
-    };
+    let cfg = args.client.config();
     let client = Client::new(&cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
     let req = push::Request {
         url: &url,

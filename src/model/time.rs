@@ -218,7 +218,9 @@ impl TimeSpec {
     }
 }
 
-fn parse_rfc3339(s: &str) -> Option<i64> {
+/// An RFC 3339 time (`2024-05-01T12:00:00Z`, fractions and offsets allowed) as milliseconds
+/// since the epoch.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let t = s.get(r)?;

@@ -1,0 +1,116 @@
+//! `prombox alert send`: alerts (JSON lines or an array) POSTed to Alertmanagers' API v2.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+use super::Status;
+use crate::alert;
+use crate::http::client::Client;
+
+const SEND_EXAMPLES: &str = "\
+Each input line is one alert in Alertmanager's API v2 shape; a JSON array of them works
+too. Every line is checked first: a bad one is reported as FILE:LINE:COLUMN and nothing
+is sent. Exit 0 when every batch reached at least one Alertmanager (as Prometheus's
+notifier counts), 2 otherwise.
+
+Examples:
+  One alert from a shell script:
+    echo '{\"labels\":{\"alertname\":\"BackupFailed\",\"job\":\"backup\"},\"annotations\":{\"summary\":\"disk full\"}}' \\
+      | prombox alert send --alertmanager http://am:9093
+  Two Alertmanagers (a cluster pair), three retries each:
+    prombox alert send --alertmanager am1:9093 --alertmanager am2:9093 --retries 3 alerts.jsonl
+  Resolve it:
+    echo '{\"labels\":{\"alertname\":\"BackupFailed\",\"job\":\"backup\"},\"endsAt\":\"2026-12-01T10:00:00Z\"}' \\
+      | prombox alert send --alertmanager am:9093";
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum What {
+    /// POST alerts to Alertmanagers' /api/v2/alerts, in batches.
+    #[command(after_help = SEND_EXAMPLES)]
+    Send(SendArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct SendArgs {
+    /// An Alertmanager, as http(s)://HOST:PORT[/PREFIX] (repeatable; http:// is assumed).
+    #[arg(long = "alertmanager", value_name = "URL", required = true)]
+    alertmanagers: Vec<String>,
+    /// Alerts per request at most.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    batch: u32,
+    #[command(flatten)]
+    client: super::client::ClientArgs,
+    /// Give up on an attempt after this long (Prometheus's default).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::parse_duration_arg)]
+    timeout: i64,
+    /// Retry this many times on connection errors and 5xx replies, with backoff.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    retries: u32,
+    /// A file of alerts, or `-` for standard input (the default).
+    #[arg(value_name = "FILE|-")]
+    input: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Status> {
+    match args.what {
+        What::Send(a) => send(a),
+    }
+}
+
+fn send(args: SendArgs) -> anyhow::Result<Status> {
+    let (name, bytes) = match args.input.as_deref() {
+        None => super::input::read_stdin_whole(
+            "alert send: nothing to send: give a file or pipe alerts in",
+        )?,
+        Some(p) if p.as_os_str() == "-" => super::input::read_stdin_whole(
+            "alert send: nothing to send: give a file or pipe alerts in",
+        )?,
+        Some(p) => (
+            p.display().to_string(),
+            std::fs::read(p).with_context(|| format!("alert send: {}", p.display()))?,
+        ),
+    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "alert send: {name}: not UTF-8 (byte {})",
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    let alerts =
+        alert::parse_alerts(&text).map_err(|e| anyhow::anyhow!("alert send: {name}:{e}"))?;
+    if alerts.is_empty() {
+        return Ok(Status::Ok);
+    }
+    let cfg = args.client.config();
+    let client = Client::new(&cfg).map_err(|e| anyhow::anyhow!("alert send: {e}"))?;
+    let urls: Vec<String> = args
+        .alertmanagers
+        .iter()
+        .map(|u| alert::alerts_url(u))
+        .collect();
+    let opts = alert::Options {
+        batch: args.batch as usize,
+        timeout: Duration::from_millis(args.timeout.max(1) as u64),
+        retries: args.retries,
+    };
+    let report = alert::send(&client, &urls, &alerts, &opts, &std::thread::sleep);
+    for (batch, url, e) in &report.failures {
+        eprintln!("prombox: alert send: {url}: batch {}: {e}", batch + 1);
+    }
+    if report.undelivered > 0 {
+        bail!(
+            "alert send: {} of {} batches reached no Alertmanager",
+            report.undelivered,
+            report.batches
+        );
+    }
+    Ok(Status::Ok)
+}

@@ -1,0 +1,168 @@
+//! `prombox alert send` against Debian's Alertmanager on 127.0.0.1: batches, several
+//! Alertmanagers with one down, resolving, and bad input refused before anything is sent.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{free_port, installed, text, Proc, Workdir};
+
+/// An Alertmanager on a free port (no cluster), with a catch-all receiver.
+fn alertmanager(wd: &Workdir) -> Option<(Proc, u16)> {
+    if !installed("prometheus-alertmanager", "prometheus-alertmanager") {
+        return None;
+    }
+    wd.write(
+        "am.yml",
+        "route:\n  receiver: all\nreceivers:\n  - name: all\n",
+    );
+    let port = free_port();
+    let child = Command::new("prometheus-alertmanager")
+        .args([
+            format!("--config.file={}", wd.dir.join("am.yml").display()),
+            format!("--storage.path={}", wd.dir.join("am").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+            "--cluster.listen-address=".to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let p = Proc(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ureq::get(&format!("http://127.0.0.1:{port}/-/ready"))
+        .call()
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "alertmanager did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some((p, port))
+}
+
+/// The active alerts Alertmanager holds.
+fn listed(port: u16) -> Vec<serde_json::Value> {
+    let body = ureq::get(&format!("http://127.0.0.1:{port}/api/v2/alerts"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    serde_json::from_str(&body).unwrap()
+}
+
+fn rfc3339(ms: i64) -> String {
+    prombox::model::time::format_rfc3339(ms)
+}
+
+#[test]
+fn alert_send_to_alertmanager() {
+    let wd = Workdir::new("alert-send");
+    let Some((_am, port)) = alertmanager(&wd) else {
+        return;
+    };
+    let now = prombox::model::time::now_ms();
+    let start = rfc3339(now - 60_000);
+    let lines: String = (0..100)
+        .map(|i| {
+            format!(
+                "{{\"labels\":{{\"alertname\":\"DiskFull\",\"instance\":\"host-{i:02}\",\"severity\":\"page\"}},\"annotations\":{{\"summary\":\"disk {i} full\"}},\"startsAt\":\"{start}\",\"generatorURL\":\"http://prombox/graph?g0.expr=up\"}}\n"
+            )
+        })
+        .collect();
+    wd.write("alerts.jsonl", &lines);
+    // 100 alerts in two batches of 64, to one Alertmanager that is up and one that is not.
+    let down = free_port();
+    let o = wd.run(
+        &[
+            "alert",
+            "send",
+            "--alertmanager",
+            &format!("127.0.0.1:{port}"),
+            "--alertmanager",
+            &format!("http://127.0.0.1:{down}/"),
+            "alerts.jsonl",
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert_eq!(
+        err.matches(&format!("127.0.0.1:{down}/api/v2/alerts: batch"))
+            .count(),
+        2,
+        "{err}"
+    );
+    let got = listed(port);
+    assert_eq!(got.len(), 100);
+    let host7 = got
+        .iter()
+        .find(|a| a["labels"]["instance"] == "host-07")
+        .unwrap();
+    assert_eq!(host7["labels"]["alertname"], "DiskFull");
+    assert_eq!(host7["annotations"]["summary"], "disk 7 full");
+    assert_eq!(host7["generatorURL"], "http://prombox/graph?g0.expr=up");
+    let starts = host7["startsAt"].as_str().unwrap();
+    assert_eq!(
+        prombox::model::time::parse_rfc3339(starts),
+        prombox::model::time::parse_rfc3339(&start),
+        "{starts}"
+    );
+    // Resolved from stdin: endsAt in the past.
+    let resolve = format!(
+        "{{\"labels\":{{\"alertname\":\"DiskFull\",\"instance\":\"host-07\",\"severity\":\"page\"}},\"startsAt\":\"{start}\",\"endsAt\":\"{}\"}}\n",
+        rfc3339(now - 1000)
+    );
+    let o = wd.run(
+        &[
+            "alert",
+            "send",
+            "--alertmanager",
+            &format!("127.0.0.1:{port}"),
+        ],
+        resolve.as_bytes(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let got = listed(port);
+    assert_eq!(got.len(), 99);
+    assert!(!got.iter().any(|a| a["labels"]["instance"] == "host-07"));
+    // A bad line: refused with its position, nothing sent.
+    wd.write(
+        "bad.jsonl",
+        "{\"labels\":{\"alertname\":\"New\"}}\n{\"labels\":{\"alertname\":\"\"}}\n",
+    );
+    let o = wd.run(
+        &[
+            "alert",
+            "send",
+            "--alertmanager",
+            &format!("127.0.0.1:{port}"),
+            "bad.jsonl",
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains(
+            "prombox: alert send: bad.jsonl:2:1: invalid label set: empty value for \"alertname\""
+        ),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(listed(port).len(), 99);
+    // No Alertmanager took it: exit 2 with the reason.
+    let o = wd.run(
+        &[
+            "alert",
+            "send",
+            "--alertmanager",
+            &format!("127.0.0.1:{down}"),
+        ],
+        b"{\"labels\":{\"alertname\":\"Lost\"}}\n",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("1 of 1 batches reached no Alertmanager"),
+        "{}",
+        text(&o.stderr)
+    );
+}
