@@ -17,6 +17,9 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::http::client::{self, Client, Method};
+use crate::model::Labels;
+use crate::scrape::config::AlertmanagerConfig;
+use crate::scrape::relabel::{self, RelabelConfig};
 
 /// One alert, as the API takes it. Times are RFC 3339 text, checked and passed on as given.
 #[derive(Clone, Debug, PartialEq)]
@@ -209,6 +212,72 @@ pub fn alerts_url(base: &str) -> String {
     format!("{}/api/v2/alerts", base.trim_end_matches('/'))
 }
 
+/// The alerts as Prometheus's notifier hands them to one Alertmanager set: the external
+/// labels added where an alert lacks them, then the global `alert_relabel_configs` and the
+/// set's own applied; an alert they drop (or leave without labels) is not sent.
+pub fn relabel_alerts(
+    alerts: &[Alert],
+    external: &Labels,
+    global: &[RelabelConfig],
+    own: &[RelabelConfig],
+) -> Vec<Alert> {
+    alerts
+        .iter()
+        .filter_map(|a| {
+            let mut m = a.labels.clone();
+            for l in external.iter() {
+                m.entry(l.name.clone()).or_insert_with(|| l.value.clone());
+            }
+            let labels = crate::rules::alert::labels_from(m);
+            let labels = relabel::process(&labels, global)?;
+            let labels = relabel::process(&labels, own)?;
+            if labels.is_empty() {
+                return None;
+            }
+            Some(Alert {
+                labels: labels
+                    .iter()
+                    .map(|l| (l.name.clone(), l.value.clone()))
+                    .collect(),
+                ..a.clone()
+            })
+        })
+        .collect()
+}
+
+/// The `/api/v2/alerts` URLs of one `alertmanagers` entry: each static target with the
+/// labels `__address__`, `__scheme__` and `__alerts_path__` (and its group's), through the
+/// entry's `relabel_configs`, as Prometheus discovers Alertmanagers.
+pub fn alertmanager_urls(cfg: &AlertmanagerConfig) -> Vec<String> {
+    let prefix = cfg.path_prefix.trim_matches('/');
+    let path = if prefix.is_empty() {
+        "/api/v2/alerts".to_string()
+    } else {
+        format!("/{prefix}/api/v2/alerts")
+    };
+    let mut out = Vec::new();
+    for g in &cfg.static_configs {
+        for t in &g.targets {
+            let mut m: BTreeMap<String, String> = g.labels.iter().cloned().collect();
+            m.insert("__address__".into(), t.clone());
+            m.insert("__scheme__".into(), cfg.scheme.clone());
+            m.insert("__alerts_path__".into(), path.clone());
+            let labels = crate::rules::alert::labels_from(m);
+            let Some(l) = relabel::process(&labels, &cfg.relabel_configs) else {
+                continue;
+            };
+            let (Some(addr), Some(scheme)) = (l.get("__address__"), l.get("__scheme__")) else {
+                continue;
+            };
+            out.push(format!(
+                "{scheme}://{addr}{}",
+                l.get("__alerts_path__").unwrap_or("")
+            ));
+        }
+    }
+    out
+}
+
 /// Why a batch did not reach an Alertmanager.
 #[derive(Debug)]
 pub enum SendError {
@@ -360,6 +429,54 @@ mod tests {
             let e = parse_alerts(input).unwrap_err().to_string();
             assert!(e.contains(want), "{input}: {e}");
         }
+    }
+
+    #[test]
+    fn alertmanager_targets_are_relabeled_into_urls() {
+        let node =
+            crate::yaml::parse("source_labels: [__address__]\nregex: 'b:.*'\naction: drop\n")
+                .unwrap();
+        let cfg = AlertmanagerConfig {
+            scheme: "https".into(),
+            path_prefix: "/am/".into(),
+            timeout_ms: 10_000,
+            client: client::HttpClient::default(),
+            static_configs: vec![crate::scrape::config::TargetGroup {
+                targets: vec!["a:9093".into(), "b:9093".into()],
+                labels: vec![],
+                source: "0".into(),
+                local: true,
+            }],
+            relabel_configs: vec![crate::scrape::config::decode_relabel(&node).unwrap()],
+            alert_relabel_configs: vec![],
+        };
+        assert_eq!(
+            alertmanager_urls(&cfg),
+            vec!["https://a:9093/am/api/v2/alerts".to_string()]
+        );
+    }
+
+    #[test]
+    fn external_labels_fill_in_and_relabeling_drops() {
+        let a = parse_alerts(
+            "{\"labels\":{\"alertname\":\"A\",\"env\":\"dev\"}}\n{\"labels\":{\"alertname\":\"B\"}}",
+        )
+        .unwrap();
+        let ext = crate::rules::alert::labels_from(
+            [
+                ("env".to_string(), "prod".to_string()),
+                ("dc".to_string(), "x".to_string()),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        let node =
+            crate::yaml::parse("source_labels: [alertname]\nregex: B\naction: drop\n").unwrap();
+        let drop_b = vec![crate::scrape::config::decode_relabel(&node).unwrap()];
+        let out = relabel_alerts(&a, &ext, &drop_b, &[]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].labels["env"], "dev");
+        assert_eq!(out[0].labels["dc"], "x");
     }
 
     #[test]

@@ -165,4 +165,44 @@ fn alert_send_to_alertmanager() {
         "{}",
         text(&o.stderr)
     );
+    // --config: the Alertmanagers of a prometheus.yml, its external labels and alert
+    // relabeling (global, then per set), as Prometheus's notifier applies them.
+    wd.write(
+        "prometheus.yml",
+        format!(
+            "global:\n  external_labels: {{cluster: c1}}\nalerting:\n  alert_relabel_configs:\n    - source_labels: [severity]\n      regex: debug\n      action: drop\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{port}']\n      alert_relabel_configs:\n        - target_label: via\n          replacement: config\n    - static_configs:\n        - targets: ['127.0.0.1:{down}']\n      timeout: 1s\n"
+        ),
+    );
+    let input = "{\"labels\":{\"alertname\":\"Cfg1\",\"severity\":\"page\"}}\n{\"labels\":{\"alertname\":\"Cfg2\",\"severity\":\"debug\"}}\n{\"labels\":{\"alertname\":\"Cfg3\",\"cluster\":\"other\"}}\n";
+    let o = wd.run(
+        &["alert", "send", "--config", "prometheus.yml"],
+        input.as_bytes(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains(&format!("127.0.0.1:{down}")),
+        "{}",
+        text(&o.stderr)
+    );
+    let got = listed(port);
+    let by_name = |n: &str| got.iter().find(|a| a["labels"]["alertname"] == n).cloned();
+    let cfg1 = by_name("Cfg1").expect("Cfg1 sent");
+    assert_eq!(cfg1["labels"]["cluster"], "c1");
+    assert_eq!(cfg1["labels"]["via"], "config");
+    assert!(by_name("Cfg2").is_none(), "a dropped alert was sent");
+    assert_eq!(by_name("Cfg3").unwrap()["labels"]["cluster"], "other");
+    // What Prometheus 3.x refuses is refused.
+    wd.write(
+        "v1.yml",
+        "alerting:\n  alertmanagers:\n    - api_version: v1\n      static_configs: [{targets: ['a:9093']}]\n",
+    );
+    let o = wd.run(&["alert", "send", "--config", "v1.yml"], input.as_bytes());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains(
+            "v1.yml:3:20: expected Alertmanager api version to be one of [v2] but got v1"
+        ),
+        "{}",
+        text(&o.stderr)
+    );
 }

@@ -21,6 +21,8 @@ Examples:
       | prombox alert send --alertmanager http://am:9093
   Two Alertmanagers (a cluster pair), three retries each:
     prombox alert send --alertmanager am1:9093 --alertmanager am2:9093 --retries 3 alerts.jsonl
+  To the Alertmanagers of a prometheus.yml, relabeled as Prometheus would:
+    prombox alert send --config /etc/prometheus/prometheus.yml alerts.jsonl
   Resolve it:
     echo '{\"labels\":{\"alertname\":\"BackupFailed\",\"job\":\"backup\"},\"endsAt\":\"2026-12-01T10:00:00Z\"}' \\
       | prombox alert send --alertmanager am:9093";
@@ -41,8 +43,16 @@ enum What {
 #[derive(clap::Args, Debug)]
 struct SendArgs {
     /// An Alertmanager, as http(s)://HOST:PORT[/PREFIX] (repeatable; http:// is assumed).
-    #[arg(long = "alertmanager", value_name = "URL", required = true)]
+    #[arg(
+        long = "alertmanager",
+        value_name = "URL",
+        required_unless_present = "config"
+    )]
     alertmanagers: Vec<String>,
+    /// A prometheus.yml: its alerting.alertmanagers (static_configs, with their scheme,
+    /// path_prefix, timeout, credentials and TLS), alert_relabel_configs and external labels.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Alerts per request at most.
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     batch: u32,
@@ -89,28 +99,61 @@ fn send(args: SendArgs) -> anyhow::Result<Status> {
     if alerts.is_empty() {
         return Ok(Status::Ok);
     }
-    let cfg = args.client.config();
-    let client = Client::new(&cfg).map_err(|e| anyhow::anyhow!("alert send: {e}"))?;
-    let urls: Vec<String> = args
-        .alertmanagers
-        .iter()
-        .map(|u| alert::alerts_url(u))
-        .collect();
-    let opts = alert::Options {
-        batch: args.batch as usize,
-        timeout: Duration::from_millis(args.timeout.max(1) as u64),
-        retries: args.retries,
-    };
-    let report = alert::send(&client, &urls, &alerts, &opts, &std::thread::sleep);
-    for (batch, url, e) in &report.failures {
-        eprintln!("prombox: alert send: {url}: batch {}: {e}", batch + 1);
+    // One set per config entry (its own client and alerts), and the --alertmanager URLs.
+    let mut sets: Vec<(Client, Vec<String>, Vec<alert::Alert>, Duration)> = Vec::new();
+    let timeout = Duration::from_millis(args.timeout.max(1) as u64);
+    if let Some(path) = &args.config {
+        let cfg = crate::scrape::config::load_alerting(path)
+            .map_err(|e| anyhow::anyhow!("alert send: {e}"))?;
+        for am in &cfg.alertmanagers {
+            let client = Client::new(&am.client)
+                .map_err(|e| anyhow::anyhow!("alert send: {}: {e}", path.display()))?;
+            let alerts = alert::relabel_alerts(
+                &alerts,
+                &cfg.external_labels,
+                &cfg.alert_relabel_configs,
+                &am.alert_relabel_configs,
+            );
+            let t = Duration::from_millis(am.timeout_ms.max(1) as u64);
+            sets.push((client, alert::alertmanager_urls(am), alerts, t));
+        }
     }
-    if report.undelivered > 0 {
-        bail!(
-            "alert send: {} of {} batches reached no Alertmanager",
-            report.undelivered,
-            report.batches
-        );
+    if !args.alertmanagers.is_empty() {
+        let client =
+            Client::new(&args.client.config()).map_err(|e| anyhow::anyhow!("alert send: {e}"))?;
+        let urls = args
+            .alertmanagers
+            .iter()
+            .map(|u| alert::alerts_url(u))
+            .collect();
+        sets.push((client, urls, alerts, timeout));
+    }
+    // As the notifier counts: sent when some set delivered every batch it had.
+    let mut delivered = false;
+    let mut lost = Vec::new();
+    for (client, urls, alerts, timeout) in &sets {
+        let opts = alert::Options {
+            batch: args.batch as usize,
+            timeout: *timeout,
+            retries: args.retries,
+        };
+        let report = alert::send(client, urls, alerts, &opts, &std::thread::sleep);
+        for (batch, url, e) in &report.failures {
+            eprintln!("prombox: alert send: {url}: batch {}: {e}", batch + 1);
+        }
+        if urls.is_empty() && !alerts.is_empty() {
+            lost.push("a set of Alertmanagers has no targets".to_string());
+        } else if report.undelivered > 0 {
+            lost.push(format!(
+                "{} of {} batches reached no Alertmanager",
+                report.undelivered, report.batches
+            ));
+        } else {
+            delivered = true;
+        }
+    }
+    if !delivered {
+        bail!("alert send: {}", lost.join("; "));
     }
     Ok(Status::Ok)
 }

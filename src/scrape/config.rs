@@ -325,6 +325,165 @@ pub fn parse(text: &str, dir: &Path) -> Result<Config> {
     })
 }
 
+/// The `alerting` section: where alerts go, and how they are relabeled first.
+#[derive(Clone, Debug, Default)]
+pub struct Alerting {
+    /// `global.external_labels`, added to every alert that lacks them.
+    pub external_labels: Labels,
+    /// Applied to every alert, before each Alertmanager set's own.
+    pub alert_relabel_configs: Vec<RelabelConfig>,
+    pub alertmanagers: Vec<AlertmanagerConfig>,
+}
+
+/// One `alertmanagers` entry: a set of Alertmanagers that get the same alerts.
+#[derive(Clone, Debug)]
+pub struct AlertmanagerConfig {
+    pub scheme: String,
+    pub path_prefix: String,
+    pub timeout_ms: i64,
+    pub client: HttpClient,
+    pub static_configs: Vec<TargetGroup>,
+    /// Applied to the Alertmanagers' target labels (`__address__`, `__scheme__`,
+    /// `__alerts_path__`).
+    pub relabel_configs: Vec<RelabelConfig>,
+    pub alert_relabel_configs: Vec<RelabelConfig>,
+}
+
+/// Reads the `alerting` section (and the external labels) of a config file, decoded as
+/// strictly as Prometheus decodes it; the rest of the file is checked by [`load`].
+pub fn load_alerting(path: &Path) -> std::result::Result<Alerting, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|err| LoadError::Read {
+        path: path.to_path_buf(),
+        err,
+    })?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let invalid = |err| LoadError::Invalid {
+        path: path.to_path_buf(),
+        err,
+    };
+    let cfg = parse(&text, dir).map_err(invalid)?;
+    let root = yaml::parse(&text).map_err(invalid)?;
+    let mut f = root.map("config.plain").map_err(invalid)?;
+    let mut a = Alerting {
+        external_labels: cfg.global.external_labels,
+        ..Alerting::default()
+    };
+    if let Some(n) = f.get("alerting") {
+        decode_alerting(n, dir, &mut a).map_err(invalid)?;
+    }
+    Ok(a)
+}
+
+/// A `static_configs` list.
+fn decode_static(v: &Node) -> Result<Vec<TargetGroup>> {
+    let mut out = Vec::new();
+    for (i, item) in v.seq()?.iter().enumerate() {
+        let mut tf = item.map("targetgroup.plain")?;
+        let mut tg = TargetGroup {
+            targets: Vec::new(),
+            labels: Vec::new(),
+            source: i.to_string(),
+            local: true,
+        };
+        if let Some(t) = tf.get("targets") {
+            // Addresses are checked after relabeling, which may rewrite them.
+            tg.targets = t.strings()?;
+        }
+        if let Some(l) = tf.get("labels") {
+            tg.labels = label_pairs(l)?;
+        }
+        tf.finish()?;
+        out.push(tg);
+    }
+    Ok(out)
+}
+
+fn relabel_list(n: &Node, what: &str) -> Result<Vec<RelabelConfig>> {
+    let mut out = Vec::new();
+    for item in n.seq()? {
+        if item.is_null() {
+            return Err(Error::new(
+                item.pos,
+                format!("empty or null {what} relabeling rule"),
+            ));
+        }
+        out.push(decode_relabel(item)?);
+    }
+    Ok(out)
+}
+
+fn decode_alerting(n: &Node, dir: &Path, a: &mut Alerting) -> Result<()> {
+    let mut f = n.map("config.AlertingConfig")?;
+    if let Some(v) = f.get("alert_relabel_configs") {
+        a.alert_relabel_configs = relabel_list(v, "alert")?;
+    }
+    if let Some(v) = f.get("alertmanagers") {
+        for item in v.seq()? {
+            let mut af = item.map("config.AlertmanagerConfig")?;
+            let mut am = AlertmanagerConfig {
+                scheme: "http".into(),
+                path_prefix: String::new(),
+                timeout_ms: 10_000,
+                client: HttpClient::default(),
+                static_configs: Vec::new(),
+                relabel_configs: Vec::new(),
+                alert_relabel_configs: Vec::new(),
+            };
+            if let Some(v) = af.get("scheme") {
+                am.scheme = v.str()?.to_string();
+                if am.scheme != "http" && am.scheme != "https" {
+                    return Err(Error::new(
+                        v.pos,
+                        format!("unsupported scheme {:?} for alertmanager", am.scheme),
+                    ));
+                }
+            }
+            if let Some(v) = af.get("path_prefix") {
+                am.path_prefix = v.str()?.to_string();
+            }
+            if let Some(v) = af.get("timeout") {
+                am.timeout_ms = duration(v)?;
+            }
+            if let Some(v) = af.get("api_version") {
+                let ver = v.str()?;
+                if ver != "v2" {
+                    return Err(Error::new(
+                        v.pos,
+                        format!(
+                            "expected Alertmanager api version to be one of [v2] but got {ver}"
+                        ),
+                    ));
+                }
+            }
+            am.client = decode_client(&mut af, dir)?;
+            if let Some(v) = af.get("static_configs") {
+                am.static_configs = decode_static(v)?;
+            }
+            if let Some(v) = af.get("relabel_configs") {
+                am.relabel_configs = relabel_list(v, "alertmanager target")?;
+            }
+            if let Some(v) = af.get("alert_relabel_configs") {
+                am.alert_relabel_configs = relabel_list(v, "alert")?;
+            }
+            let sd = af.rest().find_map(|(k, _)| {
+                k.str()
+                    .ok()
+                    .filter(|n| n.ends_with("_sd_configs"))
+                    .map(|n| (k.pos, n))
+            });
+            if let Some((pos, name)) = sd {
+                return Err(Error::new(
+                    pos,
+                    format!("{name} for alertmanagers is not supported by prombox yet (static_configs are)"),
+                ));
+            }
+            af.finish()?;
+            a.alertmanagers.push(am);
+        }
+    }
+    f.finish()
+}
+
 fn default_global() -> Global {
     Global {
         scrape_interval_ms: 60_000,
@@ -827,24 +986,7 @@ fn decode_scrape(n: &Node, g: &Global, dir: &Path) -> Result<ScrapeConfig> {
     sc.limits = limits(&mut f, g.limits)?;
     sc.client = decode_client(&mut f, dir)?;
     if let Some(v) = f.get("static_configs") {
-        for (i, item) in v.seq()?.iter().enumerate() {
-            let mut tf = item.map("targetgroup.plain")?;
-            let mut tg = TargetGroup {
-                targets: Vec::new(),
-                labels: Vec::new(),
-                source: i.to_string(),
-                local: true,
-            };
-            if let Some(t) = tf.get("targets") {
-                // Addresses are checked after relabeling, which may rewrite them.
-                tg.targets = t.strings()?;
-            }
-            if let Some(l) = tf.get("labels") {
-                tg.labels = label_pairs(l)?;
-            }
-            tf.finish()?;
-            sc.static_configs.push(tg);
-        }
+        sc.static_configs = decode_static(v)?;
     }
     if let Some(v) = f.get("file_sd_configs") {
         for item in v.seq()? {
