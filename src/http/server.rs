@@ -19,6 +19,10 @@
 //! [`Limits::max_body`] `413` (before it is read, when `Content-Length` says so), and while
 //! the bytes held by all connections exceed [`Limits::max_buffered`] the poller stops
 //! reading until some are released. TLS (rustls) runs in the same loop.
+//!
+//! A response body may be streamed ([`Response::stream`]): the worker pulls it piece by
+//! piece while it writes, as chunks for HTTP/1.1 (close-delimited for HTTP/1.0); a body
+//! that fits in its first piece goes with a `Content-Length` like any other.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -285,7 +289,6 @@ impl Server {
         })
     }
 
-    /// Serves TLS with this configuration.
     /// Serves TLS with the configuration in `cfg` as of each connection's accept (so it can be
     /// replaced while the server runs, as certificates are renewed).
     pub fn with_tls(mut self, cfg: SharedTls) -> Server {
@@ -694,13 +697,14 @@ fn refuse(e: &HeadError) -> Step {
     )))
 }
 
-/// Runs a stream's producer; a panic ends the body there (the client sees it cut short).
-fn guarded(produce: &mut Produce, buf: &mut Vec<u8>) -> bool {
-    std::panic::catch_unwind(AssertUnwindSafe(|| produce(buf))).unwrap_or(false)
+/// Runs a stream's producer: whether more follow, or `None` if it panicked.
+fn guarded(produce: &mut Produce, buf: &mut Vec<u8>) -> Option<bool> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| produce(buf))).ok()
 }
 
 /// Writes the head, the first piece and the rest of a streamed body: as chunks, or (HTTP/1.0)
-/// as they are, the close ending the body.
+/// as they are, the close ending the body. A producer that panics cuts the body short
+/// without its end (no last chunk), so the client sees it incomplete.
 fn write_streamed(
     out: &mut impl Write,
     head: Vec<u8>,
@@ -723,7 +727,8 @@ fn write_streamed(
             break;
         }
         piece.clear();
-        more = guarded(produce, piece);
+        more = guarded(produce, piece)
+            .ok_or_else(|| io::Error::other("the body's producer panicked"))?;
     }
     if chunked {
         out.write_all(b"0\r\n\r\n")?;
@@ -833,18 +838,27 @@ impl Worker {
         let mut counted = None;
         if let Some(Stream(produce)) = &mut stream {
             let mut first = Vec::with_capacity(STREAM_PIECE);
-            more = guarded(produce, &mut first);
+            let mut ok = guarded(produce, &mut first);
             if with_body {
                 resp.body = first;
             } else {
                 // HEAD: the length is counted, the bytes dropped.
                 let mut n = first.len();
-                while more {
+                while ok == Some(true) {
                     first.clear();
-                    more = guarded(produce, &mut first);
+                    ok = guarded(produce, &mut first);
                     n += first.len();
                 }
                 counted = Some(n);
+            }
+            match ok {
+                Some(m) => more = m && with_body,
+                None => {
+                    resp = Response::text(500, "internal server error\n");
+                    counted = None;
+                }
+            }
+            if !more {
                 stream = None;
             }
         }
@@ -937,6 +951,15 @@ mod tests {
         let server = Server::bind("127.0.0.1:0").unwrap();
         let port = server.local_addr().unwrap().port();
         let handler: Arc<Handler> = Arc::new(|req: &Request| {
+            if req.path() == "/panic" {
+                let mut calls = 0;
+                return Response::new(200).stream("text/plain", move |out| {
+                    calls += 1;
+                    assert!(calls < 2, "a producer that fails");
+                    out.extend_from_slice(b"first");
+                    true
+                });
+            }
             let mut left = if req.path() == "/big" { 50 } else { 1 };
             let piece = if left == 1 { 5 } else { 10_000 };
             Response::new(200).stream("text/plain", move |out| {
@@ -982,6 +1005,17 @@ mod tests {
         assert!(chunks.done(), "the chunked body is not terminated");
         assert_eq!(used, body.len());
         assert_eq!(out, expected());
+    }
+
+    #[test]
+    fn a_producer_that_panics_cuts_the_body_short() {
+        let port = start();
+        let (head, body) = exchange(
+            port,
+            "GET /panic HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert!(head.contains("Transfer-Encoding: chunked\r\n"), "{head}");
+        assert_eq!(body, b"5\r\nfirst\r\n", "no last chunk");
     }
 
     #[test]
