@@ -43,12 +43,8 @@ enum What {
 #[derive(clap::Args, Debug)]
 struct SendArgs {
     /// An Alertmanager, as http(s)://HOST:PORT[/PREFIX] (repeatable; http:// is assumed).
-    #[arg(
-        long = "alertmanager",
-        value_name = "URL",
-        required_unless_present = "config"
-    )]
-    alertmanagers: Vec<String>,
+    #[arg(long, value_name = "URL", required_unless_present = "config")]
+    alertmanager: Vec<String>,
     /// A prometheus.yml: its alerting.alertmanagers (static_configs, with their scheme,
     /// path_prefix, timeout, credentials and TLS), alert_relabel_configs and external labels.
     #[arg(long, value_name = "FILE")]
@@ -118,11 +114,11 @@ fn send(args: SendArgs) -> anyhow::Result<Status> {
             sets.push((client, alert::alertmanager_urls(am), alerts, t));
         }
     }
-    if !args.alertmanagers.is_empty() {
+    if !args.alertmanager.is_empty() {
         let client =
             Client::new(&args.client.config()).map_err(|e| anyhow::anyhow!("alert send: {e}"))?;
         let urls = args
-            .alertmanagers
+            .alertmanager
             .iter()
             .map(|u| alert::alerts_url(u))
             .collect();
