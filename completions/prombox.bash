@@ -166,11 +166,17 @@ _prombox() {
             prombox__subcmd__help__subcmd__rules,check)
                 cmd="prombox__subcmd__help__subcmd__rules__subcmd__check"
                 ;;
+            prombox__subcmd__help__subcmd__rules,eval)
+                cmd="prombox__subcmd__help__subcmd__rules__subcmd__eval"
+                ;;
             prombox__subcmd__help__subcmd__rules,test)
                 cmd="prombox__subcmd__help__subcmd__rules__subcmd__test"
                 ;;
             prombox__subcmd__rules,check)
                 cmd="prombox__subcmd__rules__subcmd__check"
+                ;;
+            prombox__subcmd__rules,eval)
+                cmd="prombox__subcmd__rules__subcmd__eval"
                 ;;
             prombox__subcmd__rules,help)
                 cmd="prombox__subcmd__rules__subcmd__help"
@@ -180,6 +186,9 @@ _prombox() {
                 ;;
             prombox__subcmd__rules__subcmd__help,check)
                 cmd="prombox__subcmd__rules__subcmd__help__subcmd__check"
+                ;;
+            prombox__subcmd__rules__subcmd__help,eval)
+                cmd="prombox__subcmd__rules__subcmd__help__subcmd__eval"
                 ;;
             prombox__subcmd__rules__subcmd__help,help)
                 cmd="prombox__subcmd__rules__subcmd__help__subcmd__help"
@@ -818,7 +827,7 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__help__subcmd__rules)
-            opts="check test"
+            opts="check test eval"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -832,6 +841,20 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__help__subcmd__rules__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__help__subcmd__rules__subcmd__eval)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1114,7 +1137,7 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__rules)
-            opts="-h -V --help --version check test help"
+            opts="-h -V --help --version check test eval help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1161,8 +1184,62 @@ _prombox() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        prombox__subcmd__rules__subcmd__eval)
+            opts="-h -V --data --config --at --start --end --eval-interval --max-catch-up --external-url --lookback-delta --format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --end)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --eval-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-catch-up)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --external-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lookback-delta)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "jsonl table" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         prombox__subcmd__rules__subcmd__help)
-            opts="check test help"
+            opts="check test eval help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1176,6 +1253,20 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__rules__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        prombox__subcmd__rules__subcmd__help__subcmd__eval)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -156,11 +156,12 @@ complete -c prombox -n "__fish_prombox_using_subcommand labels" -s V -l version 
 complete -c prombox -n "__fish_prombox_using_subcommand test" -s v -l verbose -d 'List every skipped case with its reason (default: counts per reason)'
 complete -c prombox -n "__fish_prombox_using_subcommand test" -s h -l help -d 'Print help'
 complete -c prombox -n "__fish_prombox_using_subcommand test" -s V -l version -d 'Print version'
-complete -c prombox -n "__fish_prombox_using_subcommand rules; and not __fish_seen_subcommand_from check test help" -s h -l help -d 'Print help'
-complete -c prombox -n "__fish_prombox_using_subcommand rules; and not __fish_seen_subcommand_from check test help" -s V -l version -d 'Print version'
-complete -c prombox -n "__fish_prombox_using_subcommand rules; and not __fish_seen_subcommand_from check test help" -f -a "check" -d 'Check rule files like promtool check rules, plus static checks'
-complete -c prombox -n "__fish_prombox_using_subcommand rules; and not __fish_seen_subcommand_from check test help" -f -a "test" -d 'Run rule unit tests in promtool\'s format, like promtool test rules'
-complete -c prombox -n "__fish_prombox_using_subcommand rules; and not __fish_seen_subcommand_from check test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and not __fish_seen_subcommand_from check test eval help" -s h -l help -d 'Print help'
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and not __fish_seen_subcommand_from check test eval help" -s V -l version -d 'Print version'
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and not __fish_seen_subcommand_from check test eval help" -f -a "check" -d 'Check rule files like promtool check rules, plus static checks'
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and not __fish_seen_subcommand_from check test eval help" -f -a "test" -d 'Run rule unit tests in promtool\'s format, like promtool test rules'
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and not __fish_seen_subcommand_from check test eval help" -f -a "eval" -d 'Evaluate rules over a data dir: one cron round, or a backfill'
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and not __fish_seen_subcommand_from check test eval help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from check" -l lint -d 'promtool\'s lints, comma-separated: duplicate-rules, all, none' -r
 complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from check" -l format -d 'Output format' -r -f -a "text\t'promtool\'s text'
 json\t'One JSON document: files, their errors and findings'
@@ -182,8 +183,22 @@ complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_s
 complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from test" -l ignore-unknown-fields -d 'Accept fields the rule file format does not know (in the rule files)'
 complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help'
 complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from eval" -l data -d 'The data dir (`store` and `scrape` create it)' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from eval" -l config -d 'A prometheus.yml: its rule_files, evaluation_interval, rule_query_offset and external_labels' -r -F
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from eval" -l at -d 'Evaluate every group once at this time instead of at its due slots' -r
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from eval" -l start -d 'Backfill from this time (with --end)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from eval" -l end -d 'Backfill up to this time, inclusive' -r
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from eval" -l eval-interval -d 'The interval of groups that set none [default: the config\'s evaluation_interval, or 1m]' -r
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from eval" -l max-catch-up -d 'Missed slots older than this are not caught up (a warning says so)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from eval" -l external-url -d 'The URL Prometheus would be reached at: `$externalURL` in templates and the base of each alert\'s generatorURL [default: http://HOSTNAME:9090]' -r
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from eval" -l lookback-delta -d 'How far back an instant selector looks for a sample' -r
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from eval" -l format -d 'Output format' -r -f -a "jsonl\t'One alert per line, Alertmanager\'s API v2 shape'
+table\t'Aligned columns, for a person'"
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from eval" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from eval" -s V -l version -d 'Print version'
 complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from help" -f -a "check" -d 'Check rule files like promtool check rules, plus static checks'
 complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from help" -f -a "test" -d 'Run rule unit tests in promtool\'s format, like promtool test rules'
+complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from help" -f -a "eval" -d 'Evaluate rules over a data dir: one cron round, or a backfill'
 complete -c prombox -n "__fish_prombox_using_subcommand rules; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c prombox -n "__fish_prombox_using_subcommand push" -l job -d 'The job label of the group' -r
 complete -c prombox -n "__fish_prombox_using_subcommand push" -l label -d 'A further grouping label (repeatable)' -r
@@ -265,4 +280,5 @@ complete -c prombox -n "__fish_prombox_using_subcommand help; and __fish_seen_su
 complete -c prombox -n "__fish_prombox_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "config" -d 'Validate Prometheus configuration files like promtool\'s check config'
 complete -c prombox -n "__fish_prombox_using_subcommand help; and __fish_seen_subcommand_from rules" -f -a "check" -d 'Check rule files like promtool check rules, plus static checks'
 complete -c prombox -n "__fish_prombox_using_subcommand help; and __fish_seen_subcommand_from rules" -f -a "test" -d 'Run rule unit tests in promtool\'s format, like promtool test rules'
+complete -c prombox -n "__fish_prombox_using_subcommand help; and __fish_seen_subcommand_from rules" -f -a "eval" -d 'Evaluate rules over a data dir: one cron round, or a backfill'
 complete -c prombox -n "__fish_prombox_using_subcommand help; and __fish_seen_subcommand_from alert" -f -a "send" -d 'POST alerts to Alertmanagers\' /api/v2/alerts, in batches'

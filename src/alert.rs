@@ -180,25 +180,29 @@ pub fn parse_alerts(text: &str) -> Result<Vec<Alert>, InputError> {
 
 /// The alerts as the API's JSON array.
 pub fn to_json(alerts: &[Alert]) -> Vec<u8> {
-    let list: Vec<serde_json::Value> = alerts
-        .iter()
-        .map(|a| {
-            let mut m = serde_json::Map::new();
-            m.insert("labels".into(), serde_json::json!(a.labels));
-            m.insert("annotations".into(), serde_json::json!(a.annotations));
-            if let Some(s) = &a.starts_at {
-                m.insert("startsAt".into(), s.clone().into());
-            }
-            if let Some(s) = &a.ends_at {
-                m.insert("endsAt".into(), s.clone().into());
-            }
-            if let Some(s) = &a.generator_url {
-                m.insert("generatorURL".into(), s.clone().into());
-            }
-            serde_json::Value::Object(m)
-        })
-        .collect();
+    let list: Vec<serde_json::Value> = alerts.iter().map(json_value).collect();
     serde_json::to_vec(&list).unwrap_or_default()
+}
+
+/// One alert as a JSON object on one line (no newline), as `rules eval` prints it.
+pub fn to_json_line(a: &Alert) -> Vec<u8> {
+    serde_json::to_vec(&json_value(a)).unwrap_or_default()
+}
+
+fn json_value(a: &Alert) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    m.insert("labels".into(), serde_json::json!(a.labels));
+    m.insert("annotations".into(), serde_json::json!(a.annotations));
+    if let Some(s) = &a.starts_at {
+        m.insert("startsAt".into(), s.clone().into());
+    }
+    if let Some(s) = &a.ends_at {
+        m.insert("endsAt".into(), s.clone().into());
+    }
+    if let Some(s) = &a.generator_url {
+        m.insert("generatorURL".into(), s.clone().into());
+    }
+    serde_json::Value::Object(m)
 }
 
 /// `/api/v2/alerts` under an Alertmanager's base URL (its path is the route prefix; no

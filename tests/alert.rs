@@ -1,42 +1,11 @@
 //! `prombox alert send` against Debian's Alertmanager on 127.0.0.1: batches, several
 //! Alertmanagers with one down, resolving, and bad input refused before anything is sent.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use crate::util::{free_port, installed, text, Proc, Workdir};
+use crate::util::{free_port, text, Proc, Workdir};
 
 /// An Alertmanager on a free port (no cluster), with a catch-all receiver.
 fn alertmanager(wd: &Workdir) -> Option<(Proc, u16)> {
-    if !installed("prometheus-alertmanager", "prometheus-alertmanager") {
-        return None;
-    }
-    wd.write(
-        "am.yml",
-        "route:\n  receiver: all\nreceivers:\n  - name: all\n",
-    );
-    let port = free_port();
-    let child = Command::new("prometheus-alertmanager")
-        .args([
-            format!("--config.file={}", wd.dir.join("am.yml").display()),
-            format!("--storage.path={}", wd.dir.join("am").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-            "--cluster.listen-address=".to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let p = Proc(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while ureq::get(&format!("http://127.0.0.1:{port}/-/ready"))
-        .call()
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "alertmanager did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Some((p, port))
+    crate::util::alertmanager(wd, "route:\n  receiver: all\nreceivers:\n  - name: all\n")
 }
 
 /// The active alerts Alertmanager holds.

@@ -14,6 +14,7 @@ mod generated;
 mod promql;
 mod promtool;
 mod rules;
+mod rules_eval;
 mod scrape;
 mod scrape_run;
 mod storage;

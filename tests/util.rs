@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
@@ -257,4 +258,35 @@ pub fn test_certs(dir: &Path, san: &str) -> bool {
     ]
     .iter()
     .all(|a| openssl(dir, &a.split(' ').collect::<Vec<_>>()))
+}
+
+/// Debian's Alertmanager on a free port (no cluster) with `config`; None (the test is
+/// recorded as skipped) when it is not installed.
+pub fn alertmanager(wd: &Workdir, config: &str) -> Option<(Proc, u16)> {
+    if !installed("prometheus-alertmanager", "prometheus-alertmanager") {
+        return None;
+    }
+    wd.write("am.yml", config);
+    let port = free_port();
+    let child = Command::new("prometheus-alertmanager")
+        .args([
+            format!("--config.file={}", wd.dir.join("am.yml").display()),
+            format!("--storage.path={}", wd.dir.join("am").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+            "--cluster.listen-address=".to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let p = Proc(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ureq::get(&format!("http://127.0.0.1:{port}/-/ready"))
+        .call()
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "alertmanager did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some((p, port))
 }

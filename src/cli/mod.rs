@@ -20,6 +20,7 @@ mod labels;
 mod push;
 mod query;
 mod rules;
+mod rules_eval;
 mod scrape;
 mod series;
 mod store;

@@ -1,5 +1,6 @@
 //! `prombox rules`: check rule files (`rules check`, promtool's verdicts and output, plus
-//! prombox's static checks) and run rule unit tests (`rules test`, promtool's format).
+//! prombox's static checks), run rule unit tests (`rules test`, promtool's format), and
+//! evaluate rules over a data dir (`rules eval`, in [`super::rules_eval`]).
 
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
@@ -24,6 +25,9 @@ enum What {
     /// Run rule unit tests in promtool's format, like promtool test rules.
     #[command(after_help = TEST_EXAMPLES)]
     Test(TestArgs),
+    /// Evaluate rules over a data dir: one cron round, or a backfill.
+    #[command(after_help = super::rules_eval::EXAMPLES)]
+    Eval(super::rules_eval::EvalArgs),
 }
 
 const TEST_EXAMPLES: &str = "\
@@ -163,6 +167,7 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
     match args.what {
         What::Check(a) => check(a),
         What::Test(a) => test(a),
+        What::Eval(a) => super::rules_eval::eval(a),
     }
 }
 

@@ -93,6 +93,12 @@ pub struct MemSeries {
     samples: Vec<Sample>,
 }
 
+impl MemSeries {
+    pub fn labels(&self) -> &Labels {
+        &self.labels
+    }
+}
+
 impl MemStorage {
     pub fn new() -> MemStorage {
         MemStorage::default()

@@ -53,6 +53,10 @@ pub struct Alert {
     pub fired_at: i64,
     pub resolved_at: i64,
     pub keep_firing_since: i64,
+    /// When it was last sent to Alertmanager.
+    pub last_sent_at: i64,
+    /// The `endsAt` of its last sending while firing.
+    pub valid_until: i64,
 }
 
 /// An alerting rule's alerts, by label set.
@@ -171,6 +175,8 @@ pub fn eval(
                 fired_at: 0,
                 resolved_at: 0,
                 keep_firing_since: 0,
+                last_sent_at: 0,
+                valid_until: 0,
             },
         );
     }
@@ -284,5 +290,84 @@ impl AlertState {
     /// The firing alerts (what unit tests compare).
     pub fn firing(&self) -> impl Iterator<Item = &Alert> {
         self.active.values().filter(|a| a.state == State::Firing)
+    }
+}
+
+/// How often a firing alert is sent again (Prometheus's `--rules.alert.resend-delay`).
+pub const RESEND_DELAY_MS: i64 = 60_000;
+/// How far back `ALERTS_FOR_STATE` is looked up on restore (`--rules.alert.for-outage-tolerance`).
+pub const OUTAGE_TOLERANCE_MS: i64 = 60 * 60_000;
+/// The least time a restored alert waits before firing (`--rules.alert.for-grace-period`).
+pub const FOR_GRACE_PERIOD_MS: i64 = 10 * 60_000;
+
+/// Whether an alert is due to be sent at `ts` (Prometheus's `needsSending`): never while
+/// pending; at once when resolved since its last sending; otherwise once the resend delay
+/// has passed.
+fn needs_sending(a: &Alert, ts: i64, resend_delay: i64) -> bool {
+    if a.state == State::Pending {
+        return false;
+    }
+    if a.resolved_at > a.last_sent_at {
+        return true;
+    }
+    a.last_sent_at + resend_delay < ts
+}
+
+/// The alerts of a rule to send after its evaluation at `ts`, marked as sent: a firing one
+/// valid for four times the larger of the group interval and the resend delay, so that two
+/// failed rounds or sendings do not resolve it.
+pub fn sends(state: &mut AlertState, ts: i64, resend_delay: i64, interval: i64) -> Vec<Alert> {
+    let mut out = Vec::new();
+    for a in state.active.values_mut() {
+        if needs_sending(a, ts, resend_delay) {
+            a.last_sent_at = ts;
+            a.valid_until = ts + 4 * resend_delay.max(interval);
+            out.push(a.clone());
+        }
+    }
+    out
+}
+
+/// The matchers of a rule's `ALERTS_FOR_STATE` series: the metric name, `alertname` and the
+/// rule's labels as written (Prometheus's `QueryForStateSeries`).
+pub fn for_state_matchers(rule: &Rule, rule_labels: &[Pair]) -> Vec<(String, String)> {
+    let mut m: BTreeMap<String, String> = rule_labels
+        .iter()
+        .map(|p| (p.name.clone(), p.value.clone()))
+        .collect();
+    m.insert(METRIC_NAME.into(), "ALERTS_FOR_STATE".into());
+    m.insert("alertname".into(), rule.name.clone());
+    m.into_iter().collect()
+}
+
+/// Restores the `for` state of a rule's active alerts at `ts` from the last sample of each
+/// one's `ALERTS_FOR_STATE` series in the outage window (`series`: labels without
+/// `__name__`, last sample's time in ms and value), as Prometheus's `RestoreForState` does
+/// after a restart: an alert that was pending continues from where it was, shifted by the
+/// outage, and waits at least the grace period; one that was firing fires again at its next
+/// evaluation. Rules held for less than the grace period are not restored.
+pub fn restore(rule: &Rule, state: &mut AlertState, ts: i64, series: &[(Labels, i64, f64)]) {
+    let hold = rule.for_ms;
+    if hold < FOR_GRACE_PERIOD_MS || series.is_empty() {
+        return;
+    }
+    let secs = |ms: i64| ms.div_euclid(1000) * 1000;
+    for a in state.active.values_mut() {
+        let Some((_, t, v)) = series.iter().find(|(l, _, _)| *l == a.labels) else {
+            continue;
+        };
+        if crate::model::is_stale_nan(*v) {
+            continue;
+        }
+        let down_at = secs(*t);
+        let mut active_at = (*v as i64).saturating_mul(1000);
+        let remaining = hold - (down_at - active_at);
+        if remaining <= 0 {
+        } else if remaining < FOR_GRACE_PERIOD_MS {
+            active_at = ts + FOR_GRACE_PERIOD_MS - hold;
+        } else {
+            active_at += ts - down_at;
+        }
+        a.active_at = active_at;
     }
 }

@@ -45,12 +45,20 @@ pub struct RuleState {
 #[derive(Clone, Debug, Default)]
 pub struct GroupState {
     pub rules: Vec<RuleState>,
+    /// Whether alert state is restored: until then (the first two evaluations after a
+    /// start) no `ALERTS`/`ALERTS_FOR_STATE` are written, as in Prometheus.
+    pub restored: bool,
+    /// Series of rules gone from the group (a reload), marked stale after the next
+    /// evaluation unless a rule of the group wrote them.
+    pub stale: Vec<Labels>,
 }
 
 impl GroupState {
     pub fn new(group: &Group) -> GroupState {
         GroupState {
             rules: vec![RuleState::default(); group.rules.len()],
+            restored: true,
+            stale: Vec::new(),
         }
     }
 }
@@ -136,6 +144,7 @@ pub fn eval_group(
         url: ctx.url,
         query: Some(&template_query),
     };
+    let restored = state.restored;
     for (rule, rs) in group.rules.iter().zip(state.rules.iter_mut()) {
         let output = query(&rule.expr, at)
             .and_then(rule_vector)
@@ -155,7 +164,7 @@ pub fn eval_group(
                         samples,
                         ts,
                         group.limit,
-                        ctx.write_alert_series,
+                        ctx.write_alert_series && restored,
                         &tctx,
                     )
                 }
@@ -182,6 +191,15 @@ pub fn eval_group(
             }
         }
         rs.previous = returned;
+    }
+    for l in std::mem::take(&mut state.stale) {
+        if !state
+            .rules
+            .iter()
+            .any(|r| r.previous.binary_search(&l).is_ok())
+        {
+            let _ = append(&l, at, stale_nan());
+        }
     }
 }
 

@@ -7,6 +7,9 @@ pub mod alert;
 pub mod eval;
 pub mod file;
 pub mod lint;
+pub mod round;
+pub mod schedule;
+pub mod state;
 pub mod unittest;
 
 pub use file::{FileError, Group, ParseOptions, Rule, RuleFile, RuleKind};

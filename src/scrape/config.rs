@@ -33,6 +33,8 @@ pub struct Global {
     pub scrape_interval_ms: i64,
     /// How often rule groups are evaluated by default.
     pub evaluation_interval_ms: i64,
+    /// How far before each evaluation rule queries look, for groups that set none.
+    pub rule_query_offset_ms: i64,
     pub scrape_timeout_ms: i64,
     pub external_labels: Labels,
     pub scrape_protocols: Option<Vec<Protocol>>,
@@ -488,6 +490,7 @@ fn default_global() -> Global {
     Global {
         scrape_interval_ms: 60_000,
         evaluation_interval_ms: 60_000,
+        rule_query_offset_ms: 0,
         scrape_timeout_ms: 10_000,
         external_labels: Labels::new(),
         scrape_protocols: None,
@@ -611,8 +614,10 @@ fn decode_global(n: &Node) -> Result<Global> {
     if let Some(v) = f.get("evaluation_interval") {
         g.evaluation_interval_ms = duration(v)?;
     }
+    if let Some(v) = f.get("rule_query_offset") {
+        g.rule_query_offset_ms = duration(v)?;
+    }
     for s in [
-        "rule_query_offset",
         "query_log_file",
         "scrape_failure_log_file",
         "keep_dropped_targets",

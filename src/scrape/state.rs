@@ -134,12 +134,12 @@ pub fn target_key(labels: &Labels, url: &str) -> u64 {
     stable_hash(&b)
 }
 
-fn put_str(b: &mut Vec<u8>, s: &str) {
+pub(crate) fn put_str(b: &mut Vec<u8>, s: &str) {
     put_uvarint(b, s.len() as u64);
     b.extend_from_slice(s.as_bytes());
 }
 
-fn put_labels(b: &mut Vec<u8>, l: &Labels) {
+pub(crate) fn put_labels(b: &mut Vec<u8>, l: &Labels) {
     put_uvarint(b, l.len() as u64);
     for x in l.iter() {
         put_str(b, &x.name);
@@ -147,7 +147,7 @@ fn put_labels(b: &mut Vec<u8>, l: &Labels) {
     }
 }
 
-fn get_labels(c: &mut Cursor) -> Result<Labels, Corruption> {
+pub(crate) fn get_labels(c: &mut Cursor) -> Result<Labels, Corruption> {
     let n = c.len()?;
     let mut v = Vec::with_capacity(n.min(1024));
     for _ in 0..n {
@@ -184,19 +184,24 @@ pub fn encode(s: &JobState) -> Vec<u8> {
         put_uvarint(&mut p, t.series.len() as u64);
         p.extend_from_slice(&t.series);
     }
-    let frame = zstd::bulk::compress(&p, 1).unwrap_or_default();
+    frame(MAGIC, &p)
+}
+
+/// A state file: `magic │ len u32 LE │ CRC-32C u32 LE │ zstd frame of payload`.
+pub(crate) fn frame(magic: &[u8; 8], payload: &[u8]) -> Vec<u8> {
+    let frame = zstd::bulk::compress(payload, 1).unwrap_or_default();
     let mut out = Vec::with_capacity(16 + frame.len());
-    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(magic);
     out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
     out.extend_from_slice(&crc32c(&frame).to_le_bytes());
     out.extend_from_slice(&frame);
     out
 }
 
-/// Decodes a state file.
-pub fn decode(data: &[u8]) -> Result<JobState, Corruption> {
-    if data.len() < 16 || &data[..8] != MAGIC {
-        return Err(Corruption::new("not a scrape state file"));
+/// The payload of a state file written by [`frame`], checked.
+pub(crate) fn unframe(magic: &[u8; 8], data: &[u8], what: &str) -> Result<Vec<u8>, Corruption> {
+    if data.len() < 16 || &data[..8] != magic {
+        return Err(Corruption::new(&format!("not a {what} file")));
     }
     let len = u32::from_le_bytes(data[8..12].try_into().unwrap_or_default()) as usize;
     let crc = u32::from_le_bytes(data[12..16].try_into().unwrap_or_default());
@@ -208,6 +213,12 @@ pub fn decode(data: &[u8]) -> Result<JobState, Corruption> {
     }
     let mut p = Vec::new();
     zstd::stream::copy_decode(frame, &mut p).map_err(|e| Corruption::new(&format!("zstd: {e}")))?;
+    Ok(p)
+}
+
+/// Decodes a state file.
+pub fn decode(data: &[u8]) -> Result<JobState, Corruption> {
+    let p = unframe(MAGIC, data, "scrape state")?;
     let mut c = Cursor::new(&p);
     let job = c.str()?.to_string();
     let n = c.len()?;
@@ -246,16 +257,7 @@ pub struct JobLock(#[allow(dead_code)] File);
 pub fn lock(data: &Path, job: &str) -> io::Result<Option<JobLock>> {
     let d = dir(data);
     fs::create_dir_all(&d)?;
-    let f = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(d.join(format!("{}.lock", job_id(job))))?;
-    match f.try_lock() {
-        Ok(()) => Ok(Some(JobLock(f))),
-        Err(fs::TryLockError::WouldBlock) => Ok(None),
-        Err(fs::TryLockError::Error(e)) => Err(e),
-    }
+    Ok(crate::storage::try_lock(&d.join(format!("{}.lock", job_id(job))))?.map(JobLock))
 }
 
 /// Loads a job's state; an absent, damaged or foreign file gives an empty state.

@@ -190,6 +190,21 @@ fn read_dir(p: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
+/// Opens (creating it) and flocks a lock file without waiting; `None` when another process
+/// holds it. The lock lasts as long as the returned file.
+pub fn try_lock(path: &Path) -> io::Result<Option<File>> {
+    let f = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    match f.try_lock() {
+        Ok(()) => Ok(Some(f)),
+        Err(fs::TryLockError::WouldBlock) => Ok(None),
+        Err(fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
 /// fsyncs a directory, making renames and unlinks in it durable.
 pub fn sync_dir(p: &Path) -> Result<()> {
     File::open(p)

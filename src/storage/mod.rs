@@ -69,7 +69,7 @@ use std::path::PathBuf;
 
 pub use compact::{compact, CompactOptions, CompactReport};
 pub use db::{Db, Series, SourceInfo};
-pub use dir::tmp_name;
+pub use dir::{tmp_name, try_lock, Dir};
 pub use ingest::{IngestOptions, IngestReport, Ingester};
 pub use meta::Tombstone;
 
