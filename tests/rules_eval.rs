@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::util::{text, Proc, Workdir};
+use crate::util::{installed, text, Proc, Workdir};
 
 /// A fixed start on a minute boundary.
 const T0: i64 = 1_700_000_040_000;
@@ -945,4 +945,137 @@ fn rules_eval_backfill_agrees_with_rule_unit_tests() {
     );
     assert!(total.0 > 0);
     assert_eq!(total.1, 0);
+}
+
+/// The raw samples of a range selector, by series (labels as JSON text): from Prometheus's
+/// API or prombox's jsonl, which share the shape.
+fn raw_samples(results: &[serde_json::Value]) -> std::collections::BTreeMap<String, Vec<(i64, String)>> {
+    results
+        .iter()
+        .map(|s| {
+            let pts = s["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    let t = (p[0].as_f64().unwrap() * 1000.0).round() as i64;
+                    (t, p[1].as_str().unwrap().to_string())
+                })
+                .collect();
+            (s["metric"].to_string(), pts)
+        })
+        .collect()
+}
+
+/// A target whose values step over time, scraped every second by Debian's Prometheus with a
+/// rule file at a 2 s evaluation interval, and by `prombox scrape --every` plus `prombox
+/// rules eval` from a loop on the same config: the same evaluation slots (one grid), the
+/// same recorded series and `ALERTS` / `ALERTS_FOR_STATE` series, and values and alert
+/// states that agree at nearly every slot (the two scrape at different moments, so a slot
+/// right after a step may see the old value in one and the new in the other).
+#[test]
+fn rules_eval_agrees_with_prometheus() {
+    if !installed("prometheus", "prometheus") {
+        return;
+    }
+    use crate::server::{Reply, Server};
+    let wd = Workdir::new("rules-vs-prom");
+    let target = Server::start(std::sync::Arc::new(|_req| {
+        let s = prombox::model::time::now_ms() / 6000;
+        Reply::text(format!(
+            "# TYPE step gauge\nstep {}\n# TYPE flag gauge\nflag {}\n",
+            s % 5,
+            s % 2
+        ))
+    }));
+    wd.write(
+        "r.yml",
+        "groups:\n- name: steps\n  rules:\n  - record: step:x2\n    expr: step * 2\n  - record: step:x2_plus\n    expr: step:x2 + 1\n  - alert: Odd\n    expr: flag == 1\n    for: 3s\n    labels: {severity: page}\n",
+    );
+    let cfg = wd.write(
+        "p.yml",
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 2s\nrule_files: [r.yml]\nscrape_configs:\n  - job_name: t\n    static_configs:\n      - targets: ['{}']\n",
+            target.addr
+        ),
+    );
+    let cfg = cfg.display().to_string();
+    let (_prom, pport) = crate::scrape_run::prometheus(&wd, &cfg, 1);
+    let _scrape = Proc(
+        wd.cmd()
+            .args(["scrape", "--config", &cfg, "--data", "d", "--every"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let start = prombox::model::time::now_ms();
+    std::thread::sleep(Duration::from_millis(1500));
+    while prombox::model::time::now_ms() < start + 40_000 {
+        let o = wd.run(&["rules", "eval", "--config", &cfg, "--data", "d"], b"");
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let end = prombox::model::time::now_ms() - 3000;
+    let window = format!("[{}ms]", end - start - 6000);
+    let ours = |q: &str| {
+        let o = wd.run(&["query", "--data", "d", "--format", "jsonl", "--time", &at(end), q], b"");
+        let v: Vec<serde_json::Value> = text(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        raw_samples(&v)
+    };
+    let theirs = |q: &str| {
+        let body = ureq::get(&format!("http://127.0.0.1:{pport}/api/v1/query"))
+            .query("query", q)
+            .query("time", at(end))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        raw_samples(v["data"]["result"].as_array().unwrap())
+    };
+    for name in ["step:x2", "step:x2_plus", "ALERTS", "ALERTS_FOR_STATE"] {
+        let q = format!("{name}{window}");
+        let (a, b) = (ours(&q), theirs(&q));
+        let keys = |m: &std::collections::BTreeMap<String, Vec<(i64, String)>>| {
+            m.keys().cloned().collect::<BTreeSet<String>>()
+        };
+        if name.starts_with("ALERTS") {
+            // Both wrote the alert (pending and firing states alike).
+            assert!(!b.is_empty(), "{name}: Prometheus wrote none");
+            assert_eq!(keys(&a), keys(&b), "{name}");
+        } else {
+            assert_eq!(keys(&a), keys(&b), "{name}");
+        }
+        let (mut slots, mut same_slot, mut same_value) = (0, 0, 0);
+        for (series, theirs_pts) in &b {
+            let ours_pts = &a[series];
+            let ours_map: std::collections::BTreeMap<i64, &String> =
+                ours_pts.iter().map(|(t, v)| (*t, v)).collect();
+            for (t, v) in theirs_pts {
+                slots += 1;
+                if let Some(o) = ours_map.get(t) {
+                    same_slot += 1;
+                    if *o == v {
+                        same_value += 1;
+                    }
+                }
+            }
+        }
+        eprintln!(
+            "rules eval vs Prometheus: {name}: {slots} samples of Prometheus's, {same_slot} at the same slot in prombox, {same_value} with the same value"
+        );
+        if name.starts_with("step") {
+            // Every evaluation slot of the window (one every 2 s).
+            assert!(slots >= 12, "{name}: {slots}");
+            assert!(same_slot * 10 >= slots * 9, "{name}: {same_slot} of {slots} slots");
+            assert!(same_value * 10 >= same_slot * 7, "{name}: {same_value} of {same_slot} values");
+        } else {
+            assert!(same_slot * 10 >= slots * 6, "{name}: {same_slot} of {slots} slots");
+        }
+    }
 }
