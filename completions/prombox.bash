@@ -273,13 +273,17 @@ _prombox() {
             return 0
             ;;
         prombox__subcmd__alert__subcmd__send)
-            opts="-h -V --alertmanager --config --batch --user --password-file --bearer-token-file --header --ca-file --cert-file --key-file --insecure-skip-verify --timeout --retries --help --version"
+            opts="-h -V --alertmanager --webhook --config --batch --user --password-file --bearer-token-file --header --ca-file --cert-file --key-file --insecure-skip-verify --timeout --retries --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --alertmanager)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

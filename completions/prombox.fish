@@ -242,6 +242,7 @@ complete -c prombox -n "__fish_prombox_using_subcommand alert; and not __fish_se
 complete -c prombox -n "__fish_prombox_using_subcommand alert; and not __fish_seen_subcommand_from send help" -f -a "send" -d 'POST alerts to Alertmanagers\' /api/v2/alerts, in batches'
 complete -c prombox -n "__fish_prombox_using_subcommand alert; and not __fish_seen_subcommand_from send help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c prombox -n "__fish_prombox_using_subcommand alert; and __fish_seen_subcommand_from send" -l alertmanager -d 'An Alertmanager, as http(s)://HOST:PORT[/PREFIX] (repeatable; http:// is assumed)' -r
+complete -c prombox -n "__fish_prombox_using_subcommand alert; and __fish_seen_subcommand_from send" -l webhook -d 'Instead of an Alertmanager, POST Alertmanager\'s webhook payload (version 4, all alerts in one group) straight to this receiver (repeatable; each must take it)' -r
 complete -c prombox -n "__fish_prombox_using_subcommand alert; and __fish_seen_subcommand_from send" -l config -d 'A prometheus.yml: its alerting.alertmanagers (static_configs, with their scheme, path_prefix, timeout, credentials and TLS), alert_relabel_configs and external labels' -r -F
 complete -c prombox -n "__fish_prombox_using_subcommand alert; and __fish_seen_subcommand_from send" -l batch -d 'Alerts per request at most' -r
 complete -c prombox -n "__fish_prombox_using_subcommand alert; and __fish_seen_subcommand_from send" -l user -d 'Basic auth user name' -r

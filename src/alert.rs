@@ -11,6 +11,9 @@
 //!
 //! A batch counts as delivered when at least one Alertmanager took it, as the notifier
 //! counts; the send succeeds when every batch was delivered.
+//!
+//! Without an Alertmanager, [`webhook_payload`] builds what Alertmanager's webhook receiver
+//! would POST for the alerts (version 4, one group holding them all), field for field.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -313,6 +316,96 @@ impl fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
+/// An alert's fingerprint as Alertmanager computes it (`model.LabelSet.Fingerprint`):
+/// FNV-1a 64 over the labels sorted by name, `name 0xff value 0xff` each.
+pub fn fingerprint(labels: &BTreeMap<String, String>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut add = |b: &[u8]| {
+        for &x in b {
+            h ^= u64::from(x);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for (k, v) in labels {
+        add(k.as_bytes());
+        add(&[0xff]);
+        add(v.as_bytes());
+        add(&[0xff]);
+    }
+    h
+}
+
+/// Go's `json.Marshal` escaping for what serde_json writes raw: `<`, `>`, `&`, U+2028 and
+/// U+2029 (which only ever occur inside strings of the JSON).
+fn go_escape(json: String) -> String {
+    if !json.contains(['<', '>', '&', '\u{2028}', '\u{2029}']) {
+        return json;
+    }
+    json.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
+/// The body Alertmanager's webhook receiver POSTs (payload version 4) for `alerts` as one
+/// group with no grouping labels, sent to `receiver` at `now_ms`: an alert whose `endsAt`
+/// has passed is resolved, any other is firing (its `endsAt` the zero time, a missing
+/// `startsAt` now); the group is firing while any alert is; `commonLabels` and
+/// `commonAnnotations` are the pairs all alerts share. Fields in Alertmanager's order.
+pub fn webhook_payload(
+    alerts: &[Alert],
+    receiver: &str,
+    external_url: &str,
+    now_ms: i64,
+) -> Vec<u8> {
+    use serde_json::Value;
+    let q = |s: &str| Value::from(s).to_string();
+    let obj = |m: &BTreeMap<String, String>| serde_json::json!(m).to_string();
+    let now = crate::model::time::format_rfc3339(now_ms);
+    let mut firing_any = false;
+    let mut items = Vec::with_capacity(alerts.len());
+    for a in alerts {
+        let ends = a
+            .ends_at
+            .as_deref()
+            .and_then(crate::model::time::parse_rfc3339);
+        let resolved = ends.is_some_and(|e| e <= now_ms);
+        firing_any |= !resolved;
+        let ends_text = match (resolved, &a.ends_at) {
+            (true, Some(e)) => e.clone(),
+            _ => "0001-01-01T00:00:00Z".to_string(),
+        };
+        items.push(format!(
+            "{{\"status\":{},\"labels\":{},\"annotations\":{},\"startsAt\":{},\"endsAt\":{},\"generatorURL\":{},\"fingerprint\":\"{:016x}\"}}",
+            q(if resolved { "resolved" } else { "firing" }),
+            obj(&a.labels),
+            obj(&a.annotations),
+            q(a.starts_at.as_deref().unwrap_or(&now)),
+            q(&ends_text),
+            q(a.generator_url.as_deref().unwrap_or("")),
+            fingerprint(&a.labels)
+        ));
+    }
+    let common = |pick: &dyn Fn(&Alert) -> &BTreeMap<String, String>| {
+        let mut m = alerts.first().map(|a| pick(a).clone()).unwrap_or_default();
+        for a in &alerts[1.min(alerts.len())..] {
+            m.retain(|k, v| pick(a).get(k) == Some(v));
+        }
+        m
+    };
+    let body = format!(
+        "{{\"receiver\":{},\"status\":{},\"alerts\":[{}],\"groupLabels\":{{}},\"commonLabels\":{},\"commonAnnotations\":{},\"externalURL\":{},\"version\":\"4\",\"groupKey\":\"{{}}:{{}}\",\"truncatedAlerts\":0}}",
+        q(receiver),
+        q(if firing_any { "firing" } else { "resolved" }),
+        items.join(","),
+        obj(&common(&|a: &Alert| &a.labels)),
+        obj(&common(&|a: &Alert| &a.annotations)),
+        q(external_url),
+    );
+    go_escape(body).into_bytes()
+}
+
 /// How to send.
 pub struct Options {
     pub batch: usize,
@@ -403,6 +496,28 @@ pub fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn webhook_payloads_are_alertmanager_s() {
+        // The payload Debian's Alertmanager 0.25 POSTed for this alert, its own URL aside.
+        let a = parse_alerts("{\"labels\":{\"alertname\":\"DiskFull\",\"host\":\"db1\",\"severity\":\"page\"},\"annotations\":{\"summary\":\"db1 has no space\"},\"startsAt\":\"2026-12-02T10:30:44.389Z\",\"endsAt\":\"2026-12-02T10:34:44.389Z\",\"generatorURL\":\"http://vm:9090/graph?g0.expr=disk_free+%3D%3D+0&g0.tab=1\"}").unwrap();
+        let at = crate::model::time::parse_rfc3339("2026-12-02T10:30:45Z").unwrap();
+        let got = String::from_utf8(webhook_payload(&a, "hook", "http://vm:43901", at)).unwrap();
+        assert_eq!(
+            got,
+            r#"{"receiver":"hook","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"DiskFull","host":"db1","severity":"page"},"annotations":{"summary":"db1 has no space"},"startsAt":"2026-12-02T10:30:44.389Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://vm:9090/graph?g0.expr=disk_free+%3D%3D+0\u0026g0.tab=1","fingerprint":"f8b1092659c04591"}],"groupLabels":{},"commonLabels":{"alertname":"DiskFull","host":"db1","severity":"page"},"commonAnnotations":{"summary":"db1 has no space"},"externalURL":"http://vm:43901","version":"4","groupKey":"{}:{}","truncatedAlerts":0}"#
+        );
+        let later = crate::model::time::parse_rfc3339("2026-12-02T10:35:00Z").unwrap();
+        let got = String::from_utf8(webhook_payload(&a, "hook", "", later)).unwrap();
+        assert!(
+            got.contains(r#""status":"resolved","alerts":[{"status":"resolved""#),
+            "{got}"
+        );
+        assert!(
+            got.contains(r#""endsAt":"2026-12-02T10:34:44.389Z""#),
+            "{got}"
+        );
+    }
 
     #[test]
     fn lines_and_arrays_parse_with_positions() {

@@ -493,6 +493,7 @@ fn rules_eval_into_alertmanager() {
             b"",
         );
         assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let alerts = o.stdout;
         let o = wd.run(
             &[
                 "alert",
@@ -500,11 +501,12 @@ fn rules_eval_into_alertmanager() {
                 "--alertmanager",
                 &format!("127.0.0.1:{port}"),
             ],
-            &o.stdout,
+            &alerts,
         );
         assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        alerts
     };
-    pipeline(now);
+    let fired = pipeline(now);
     let body = ureq::get(&format!("http://127.0.0.1:{port}/api/v2/alerts"))
         .call()
         .unwrap()
@@ -529,6 +531,44 @@ fn rules_eval_into_alertmanager() {
     assert_eq!(v["version"], "4");
     assert_eq!(v["status"], "firing");
     assert_eq!(v["alerts"][0]["labels"]["host"], "db1");
+    // The same alerts sent straight to a webhook receiver (no Alertmanager): the payload
+    // Alertmanager sent, but for the receiver's name and Alertmanager's own URL.
+    let (direct, direct_bodies) = webhook_receiver();
+    let o = wd.run(
+        &[
+            "alert",
+            "send",
+            "--webhook",
+            &format!("http://127.0.0.1:{direct}/hook"),
+        ],
+        &fired,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let ours = direct_bodies.recv_timeout(Duration::from_secs(5)).unwrap();
+    let mut ours_v: serde_json::Value = serde_json::from_str(&ours).unwrap();
+    let mut theirs_v = v.clone();
+    for x in [&mut ours_v, &mut theirs_v] {
+        x["receiver"] = "".into();
+        x["externalURL"] = "".into();
+    }
+    assert_eq!(ours_v, theirs_v, "ours {ours}\ntheirs {first}");
+    assert!(ours.contains("\\u0026g0.tab=1"), "Go's escaping: {ours}");
+    // A receiver that is down: exit 2 with the reason.
+    let o = wd.run(
+        &[
+            "alert",
+            "send",
+            "--webhook",
+            &format!("127.0.0.1:{}", crate::util::free_port()),
+        ],
+        &fired,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("1 of 1 webhooks did not take the alerts"),
+        "{}",
+        text(&o.stderr)
+    );
     // The condition clears: the next round resolves it.
     wd.write(
         "clear.prom",
@@ -949,7 +989,9 @@ fn rules_eval_backfill_agrees_with_rule_unit_tests() {
 
 /// The raw samples of a range selector, by series (labels as JSON text): from Prometheus's
 /// API or prombox's jsonl, which share the shape.
-fn raw_samples(results: &[serde_json::Value]) -> std::collections::BTreeMap<String, Vec<(i64, String)>> {
+fn raw_samples(
+    results: &[serde_json::Value],
+) -> std::collections::BTreeMap<String, Vec<(i64, String)>> {
     results
         .iter()
         .map(|s| {
@@ -1019,7 +1061,19 @@ fn rules_eval_agrees_with_prometheus() {
     let end = prombox::model::time::now_ms() - 3000;
     let window = format!("[{}ms]", end - start - 6000);
     let ours = |q: &str| {
-        let o = wd.run(&["query", "--data", "d", "--format", "jsonl", "--time", &at(end), q], b"");
+        let o = wd.run(
+            &[
+                "query",
+                "--data",
+                "d",
+                "--format",
+                "jsonl",
+                "--time",
+                &at(end),
+                q,
+            ],
+            b"",
+        );
         let v: Vec<serde_json::Value> = text(&o.stdout)
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -1072,10 +1126,19 @@ fn rules_eval_agrees_with_prometheus() {
         if name.starts_with("step") {
             // Every evaluation slot of the window (one every 2 s).
             assert!(slots >= 12, "{name}: {slots}");
-            assert!(same_slot * 10 >= slots * 9, "{name}: {same_slot} of {slots} slots");
-            assert!(same_value * 10 >= same_slot * 7, "{name}: {same_value} of {same_slot} values");
+            assert!(
+                same_slot * 10 >= slots * 9,
+                "{name}: {same_slot} of {slots} slots"
+            );
+            assert!(
+                same_value * 10 >= same_slot * 7,
+                "{name}: {same_value} of {same_slot} values"
+            );
         } else {
-            assert!(same_slot * 10 >= slots * 6, "{name}: {same_slot} of {slots} slots");
+            assert!(
+                same_slot * 10 >= slots * 6,
+                "{name}: {same_slot} of {slots} slots"
+            );
         }
     }
 }

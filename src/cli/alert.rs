@@ -23,6 +23,8 @@ Examples:
     prombox alert send --alertmanager am1:9093 --alertmanager am2:9093 --retries 3 alerts.jsonl
   To the Alertmanagers of a prometheus.yml, relabeled as Prometheus would:
     prombox alert send --config /etc/prometheus/prometheus.yml alerts.jsonl
+  Straight to a webhook receiver, as Alertmanager would notify it (no Alertmanager):
+    prombox rules eval --data data | prombox alert send --webhook http://127.0.0.1:5001/hook
   Resolve it:
     echo '{\"labels\":{\"alertname\":\"BackupFailed\",\"job\":\"backup\"},\"endsAt\":\"2026-12-01T10:00:00Z\"}' \\
       | prombox alert send --alertmanager am:9093";
@@ -43,8 +45,12 @@ enum What {
 #[derive(clap::Args, Debug)]
 struct SendArgs {
     /// An Alertmanager, as http(s)://HOST:PORT[/PREFIX] (repeatable; http:// is assumed).
-    #[arg(long, value_name = "URL", required_unless_present = "config")]
+    #[arg(long, value_name = "URL", required_unless_present_any = ["config", "webhook"])]
     alertmanager: Vec<String>,
+    /// Instead of an Alertmanager, POST Alertmanager's webhook payload (version 4, all
+    /// alerts in one group) straight to this receiver (repeatable; each must take it).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["alertmanager", "config"])]
+    webhook: Vec<String>,
     /// A prometheus.yml: its alerting.alertmanagers (static_configs, with their scheme,
     /// path_prefix, timeout, credentials and TLS), alert_relabel_configs and external labels.
     #[arg(long, value_name = "FILE")]
@@ -94,6 +100,9 @@ fn send(args: SendArgs) -> anyhow::Result<Status> {
         alert::parse_alerts(&text).map_err(|e| anyhow::anyhow!("alert send: {name}:{e}"))?;
     if alerts.is_empty() {
         return Ok(Status::Ok);
+    }
+    if !args.webhook.is_empty() {
+        return webhooks(&args, &alerts);
     }
     // One set per config entry (its own client and alerts), and the --alertmanager URLs.
     let mut sets: Vec<(Client, Vec<String>, Vec<alert::Alert>, Duration)> = Vec::new();
@@ -150,6 +159,37 @@ fn send(args: SendArgs) -> anyhow::Result<Status> {
     }
     if !delivered {
         bail!("alert send: {}", lost.join("; "));
+    }
+    Ok(Status::Ok)
+}
+
+/// `--webhook`: one payload to each receiver, every one of which must take it.
+fn webhooks(args: &SendArgs, alerts: &[alert::Alert]) -> anyhow::Result<Status> {
+    let client =
+        Client::new(&args.client.config()).map_err(|e| anyhow::anyhow!("alert send: {e}"))?;
+    let body = alert::webhook_payload(alerts, "prombox", "", crate::model::time::now_ms());
+    let opts = alert::Options {
+        batch: usize::MAX,
+        timeout: Duration::from_millis(args.timeout.max(1) as u64),
+        retries: args.retries,
+    };
+    let mut failed = 0;
+    for url in &args.webhook {
+        let url = if url.contains("://") {
+            url.clone()
+        } else {
+            format!("http://{url}")
+        };
+        if let Err(e) = alert::send_batch(&client, &url, &body, &opts, &std::thread::sleep) {
+            eprintln!("prombox: alert send: {url}: {e}");
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        bail!(
+            "alert send: {failed} of {} webhooks did not take the alerts",
+            args.webhook.len()
+        );
     }
     Ok(Status::Ok)
 }
