@@ -141,7 +141,16 @@ impl Db {
             }
         }
         for (idx, seg) in self.segments.iter().enumerate() {
-            for (si, s) in seg.series.iter().enumerate() {
+            let all: Vec<u32>;
+            let ids = match seg.candidates(ms) {
+                Some(ids) => ids,
+                None => {
+                    all = (0..seg.series.len() as u32).collect();
+                    &all
+                }
+            };
+            for &si in ids {
+                let (si, s) = (si as usize, &seg.series[si as usize]);
                 if s.chunks.iter().any(|c| c.maxt >= mint && c.mint <= maxt)
                     && matches_all(ms, &s.labels)
                 {

@@ -171,9 +171,31 @@ pub struct Segment {
     /// Bytes of a torn last record that were dropped.
     pub torn: Option<usize>,
     pub size: u64,
+    /// Series positions by metric name, built on the first select that names one (a
+    /// segment has no postings on disk; without this every select walks every series).
+    by_name: std::sync::OnceLock<std::collections::HashMap<String, Vec<u32>>>,
 }
 
 impl Segment {
+    /// The positions of the series a selection can match: those of its metric name when a
+    /// matcher fixes it (`__name__="x"`), else all (`None`).
+    pub fn candidates(&self, ms: &[crate::model::matcher::Matcher]) -> Option<&[u32]> {
+        let name = ms.iter().find(|m| {
+            m.name == crate::model::METRIC_NAME && m.op == crate::model::MatchOp::Equal
+        })?;
+        let index = self.by_name.get_or_init(|| {
+            let mut m: std::collections::HashMap<String, Vec<u32>> =
+                std::collections::HashMap::new();
+            for (i, s) in self.series.iter().enumerate() {
+                m.entry(s.labels.metric_name().unwrap_or("").to_string())
+                    .or_default()
+                    .push(i as u32);
+            }
+            m
+        });
+        Some(index.get(&name.value).map_or(&[], Vec::as_slice))
+    }
+
     pub fn open(seq: u64, path: &Path) -> Result<Segment> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
@@ -190,6 +212,7 @@ impl Segment {
             series: Vec::new(),
             torn: None,
             size,
+            by_name: std::sync::OnceLock::new(),
         };
         let data: &[u8] = map.as_deref().unwrap_or(&[]);
         seg.scan(data).map_err(|c| Error::corrupt(path, c))?;
