@@ -362,7 +362,9 @@ pub fn webhook_payload(
     use serde_json::Value;
     let q = |s: &str| Value::from(s).to_string();
     let obj = |m: &BTreeMap<String, String>| serde_json::json!(m).to_string();
-    let now = crate::model::time::format_rfc3339(now_ms);
+    // Times as Go prints them (RFC 3339 with the fraction's trailing zeros dropped).
+    let go_time = |ms: i64| crate::model::time::format_rfc3339_nanos(ms.saturating_mul(1_000_000));
+    let now = go_time(now_ms);
     let mut firing_any = false;
     let mut items = Vec::with_capacity(alerts.len());
     for a in alerts {
@@ -372,16 +374,21 @@ pub fn webhook_payload(
             .and_then(crate::model::time::parse_rfc3339);
         let resolved = ends.is_some_and(|e| e <= now_ms);
         firing_any |= !resolved;
-        let ends_text = match (resolved, &a.ends_at) {
-            (true, Some(e)) => e.clone(),
+        let ends_text = match (resolved, ends) {
+            (true, Some(e)) => go_time(e),
             _ => "0001-01-01T00:00:00Z".to_string(),
         };
+        let starts = a
+            .starts_at
+            .as_deref()
+            .and_then(crate::model::time::parse_rfc3339)
+            .map_or_else(|| now.clone(), go_time);
         items.push(format!(
             "{{\"status\":{},\"labels\":{},\"annotations\":{},\"startsAt\":{},\"endsAt\":{},\"generatorURL\":{},\"fingerprint\":\"{:016x}\"}}",
             q(if resolved { "resolved" } else { "firing" }),
             obj(&a.labels),
             obj(&a.annotations),
-            q(a.starts_at.as_deref().unwrap_or(&now)),
+            q(&starts),
             q(&ends_text),
             q(a.generator_url.as_deref().unwrap_or("")),
             fingerprint(&a.labels)

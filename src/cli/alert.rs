@@ -45,11 +45,11 @@ enum What {
 #[derive(clap::Args, Debug)]
 struct SendArgs {
     /// An Alertmanager, as http(s)://HOST:PORT[/PREFIX] (repeatable; http:// is assumed).
-    #[arg(long, value_name = "URL", required_unless_present_any = ["config", "webhook"])]
+    #[arg(long, value_name = "URL", required_unless_present_any = ["config", "webhook"], conflicts_with = "webhook")]
     alertmanager: Vec<String>,
     /// Instead of an Alertmanager, POST Alertmanager's webhook payload (version 4, all
     /// alerts in one group) straight to this receiver (repeatable; each must take it).
-    #[arg(long, value_name = "URL", conflicts_with_all = ["alertmanager", "config"])]
+    #[arg(long, value_name = "URL", conflicts_with = "config")]
     webhook: Vec<String>,
     /// A prometheus.yml: its alerting.alertmanagers (static_configs, with their scheme,
     /// path_prefix, timeout, credentials and TLS), alert_relabel_configs and external labels.
